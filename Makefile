@@ -1,0 +1,46 @@
+# cxreport: yearly customer-experience reports from survey, maturity, revenue and partner data.
+# `make help` lists the targets. Every target sets up .venv itself on first use.
+
+YEAR    ?= 2020
+DATA    ?= data/sample
+OUT     ?= outputs
+FORMATS ?= html,pdf
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup report test lab sample clean
+
+help: ## List the targets and the variables they take
+	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)]"
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+# The virtual environment is rebuilt only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the project (done by every other target too)
+
+report: $(STAMP) ## Build every report for YEAR from DATA into OUT/YEAR
+	$(BIN)/cxreport report --year $(YEAR) --data $(DATA) --out $(OUT) --formats $(FORMATS)
+
+test: $(STAMP) ## Run the unit tests and the end-to-end notebook tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+sample: $(STAMP) ## Regenerate the sample data in data/sample
+	$(BIN)/cxreport sample --out data/sample
+
+clean: ## Remove generated reports and caches (keeps .venv)
+	find $(OUT) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,79 @@
+"""Command line: ``cxreport report``, ``cxreport sample``, ``cxreport validate``.
+
+Exit codes: 0 success, 1 a notebook failed, 2 bad input data or parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .inputs import InputError
+from .params import ParamsError, parse_override
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cxreport", description="Customer-experience reporting suite.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("report", help="build every report of a year")
+    r.add_argument("--year", type=int, required=True)
+    r.add_argument("--data", type=Path, default=Path("data/sample"), help="input folder (default data/sample)")
+    r.add_argument("--out", type=Path, default=Path("outputs"), help="output root (default outputs)")
+    r.add_argument("--formats", default="html,pdf", help="comma-separated: html,pdf (the executed .ipynb is always kept)")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a parameter (YAML value)")
+    r.add_argument("--only", action="append", default=None, metavar="NOTEBOOK", help="build only this notebook (repeatable)")
+    r.add_argument("--root", type=Path, default=Path("."), help="project folder holding notebooks/ and params/")
+
+    s = sub.add_parser("sample", help="write the deterministic sample data")
+    s.add_argument("--out", type=Path, default=Path("data/sample"))
+    s.add_argument("--seed", type=int, default=2020)
+    s.add_argument("--respondents", type=int, default=None, help="respondents per survey wave (for benchmarks)")
+
+    v = sub.add_parser("validate", help="check input files against the input contract")
+    v.add_argument("files", nargs="+", type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            from .pipeline import NotebookFailed, build_year
+
+            overrides = dict(parse_override(o) for o in args.overrides)
+            formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+            try:
+                build_year(args.root, args.year, args.data, args.out, formats, overrides, args.only)
+            except NotebookFailed as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        elif args.command == "sample":
+            from .sample import write_sample
+
+            for name, path in write_sample(args.out, seed=args.seed, respondents=args.respondents).items():
+                print(f"wrote {path}")
+        elif args.command == "validate":
+            from .inputs import CONTRACTS, load
+
+            problems = []
+            for path in args.files:
+                if path.name not in CONTRACTS:
+                    problems.append(f"{path}: no input contract for a file named {path.name}; known: {', '.join(sorted(CONTRACTS))}")
+                    continue
+                try:
+                    frame = load(path, CONTRACTS[path.name])
+                    print(f"{path}: {len(frame)} rows, valid")
+                except InputError as exc:
+                    problems.extend(exc.messages)
+            if problems:
+                raise InputError(problems)
+    except (InputError, ParamsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

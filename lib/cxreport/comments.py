@@ -1,0 +1,104 @@
+"""Open comments: redaction of personal data, theme counts and representative quotes.
+
+Themes come from a dictionary kept in params, so a business can add its own:
+``{"Ease of use": ["eas(e|y|ily|iness)", "simple", "user.friendly"], ...}``.
+Each pattern is a case-insensitive regular expression matched anywhere in the
+comment; a comment mentions a theme when any of its patterns matches.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+# An e-mail address: local part, @, a dotted domain.
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+# A phone number: an optional +, then at least 7 digits with spaces, dots,
+# dashes or brackets between them. Short numbers (years, versions) are kept.
+PHONE_PATTERN = r"(?<![\w.])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w])"
+EMAIL_MASK = "[e-mail removed]"
+PHONE_MASK = "[phone removed]"
+
+
+def redact_personal_data(text: pd.Series) -> pd.Series:
+    """Replace e-mail addresses and phone numbers in free text with a mask.
+
+    Vectorised (pandas ``str.replace``). Missing values stay missing. Anything
+    quoted in a report passes through here first, because respondents do type
+    their contact details into comment boxes.
+    """
+    s = pd.Series(text, dtype="string")
+    s = s.str.replace(EMAIL_PATTERN, EMAIL_MASK, regex=True)
+    return s.str.replace(PHONE_PATTERN, PHONE_MASK, regex=True)
+
+
+def _theme_regex(patterns: list[str] | str) -> str:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise ValueError(f"theme pattern {p!r} is not a valid regular expression: {exc}") from exc
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
+def theme_matches(comments: pd.Series, themes: dict[str, list[str]]) -> pd.DataFrame:
+    """Boolean frame: one column per theme, True where the comment mentions it."""
+    s = pd.Series(comments, dtype="string")
+    with warnings.catch_warnings():
+        # Users' patterns may contain groups; we only ask whether they match.
+        warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+        found = {name: s.str.contains(_theme_regex(pats), case=False, regex=True).fillna(False).astype(bool) for name, pats in themes.items()}
+    return pd.DataFrame(found, index=s.index)
+
+
+def theme_counts(comments: pd.Series, themes: dict[str, list[str]], min_n: int = 0) -> pd.DataFrame:
+    """How many comments mention each theme, and their share of all comments.
+
+    The base (``comments``) is the number of non-blank comments; a comment can
+    mention several themes, so shares do not add up to 100. Sorted by count,
+    most mentioned first. Themes mentioned by fewer than ``min_n`` comments
+    keep their count but are flagged ``small``.
+    """
+    s = pd.Series(comments, dtype="string").str.strip()
+    s = s[s.notna() & (s != "")]
+    matches = theme_matches(s, themes)
+    counts = matches.sum()
+    base = len(s)
+    out = pd.DataFrame(
+        {
+            "theme": counts.index,
+            "mentions": counts.to_numpy(dtype=int),
+            "share_pct": 100 * counts.to_numpy() / base if base else np.nan,
+        }
+    )
+    out["comments"] = base
+    out["small"] = out["mentions"] < min_n
+    return out.sort_values(["mentions", "theme"], ascending=[False, True]).reset_index(drop=True)
+
+
+def theme_quotes(comments: pd.Series, themes: dict[str, list[str]], per_theme: int = 3, max_chars: int = 160) -> dict[str, list[str]]:
+    """A few representative quotes per theme, redacted.
+
+    Representative means: comments that mention the theme, the most specific
+    first (those mentioning the fewest other themes), then the shortest; the
+    choice is deterministic so a report rebuilds identically. Quotes are
+    redacted (:func:`redact_personal_data`) and cut at ``max_chars``.
+    """
+    s = pd.Series(comments, dtype="string").str.strip()
+    s = s[s.notna() & (s != "")]
+    s = redact_personal_data(s)
+    matches = theme_matches(s, themes)
+    breadth = matches.sum(axis=1)
+    length = s.str.len()
+    quotes = {}
+    for theme in themes:  # one pass per theme, vectorised within
+        hit = matches[theme]
+        order = pd.DataFrame({"breadth": breadth[hit], "length": length[hit]}).sort_values(["breadth", "length"], kind="stable")
+        picked = s.loc[order.index].drop_duplicates().head(per_theme)
+        quotes[theme] = [q if len(q) <= max_chars else q[: max_chars - 1].rstrip() + "…" for q in picked]
+    return quotes

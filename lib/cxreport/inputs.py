@@ -1,0 +1,334 @@
+"""The input contract: what each input file must hold, validated with pandera.
+
+Files are read as text, validated on the raw text (so a bad value is reported
+as it stands in the file), then converted to typed columns. Every problem
+becomes one message naming the file, the row, the column, the bad value and
+what was expected, e.g.::
+
+    survey_responses.csv row 42 (line 43), column nps: '11'; expected an integer 0-10
+
+Row numbers count data rows from 1; the line number counts the header too,
+so it matches what a text editor shows. Unknown extra columns are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from .comments import redact_personal_data
+
+MAX_MESSAGES = 200
+
+
+class InputError(ValueError):
+    """Raised when an input file breaks the contract; carries one message per problem."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        shown = self.messages[:MAX_MESSAGES]
+        more = len(self.messages) - len(shown)
+        text = "\n".join(f"  - {m}" for m in shown)
+        if more > 0:
+            text += f"\n  ... and {more} more problems"
+        super().__init__(f"{len(self.messages)} problem(s) in the input data:\n{text}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an input file.
+
+    ``kind`` is one of ``text``, ``int``, ``float``, ``date``, ``month``
+    (YYYY-MM) or ``choice``. ``required`` columns must be present;
+    ``nullable`` ones may be blank. ``personal`` columns hold contact data and
+    are dropped on loading unless asked for.
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = True
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    unique: bool = False
+    personal: bool = False
+
+    @property
+    def expected(self) -> str:
+        if self.kind == "int":
+            what = "an integer"
+        elif self.kind == "float":
+            what = "a number"
+        elif self.kind == "date":
+            what = "a date (YYYY-MM-DD)"
+        elif self.kind == "month":
+            what = "a month (YYYY-MM)"
+        elif self.kind == "choice":
+            what = "one of " + ", ".join(self.choices or ())
+        else:
+            what = "text"
+        if self.min is not None and self.max is not None:
+            what += f" {self.min:g}-{self.max:g}"
+        elif self.min is not None:
+            what += f" >= {self.min:g}"
+        elif self.max is not None:
+            what += f" <= {self.max:g}"
+        if self.nullable:
+            what += " or blank"
+        return what
+
+
+@dataclass(frozen=True)
+class Contract:
+    """An input file: its name, its fixed fields, and column families by prefix.
+
+    ``prefixed`` maps a column prefix (``tp_``) to the field every column with
+    that prefix follows. ``unique_together`` lists column sets whose
+    combination must be unique (e.g. respondent within a survey year).
+    """
+
+    filename: str
+    fields: tuple[Field, ...]
+    prefixed: dict[str, Field] = field(default_factory=dict)
+    unique_together: tuple[tuple[str, ...], ...] = ()
+
+    def fields_for(self, columns: list[str]) -> list[Field]:
+        out = list(self.fields)
+        known = {f.name for f in out}
+        for col in columns:
+            if col in known:
+                continue
+            for prefix, template in self.prefixed.items():
+                if col.startswith(prefix) and len(col) > len(prefix):
+                    out.append(Field(col, template.kind, False, template.nullable, template.min, template.max, template.choices))
+        return out
+
+
+# ------------------------------------------------------------- vectorised checks
+def _as_number(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")
+
+
+def _as_date(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, errors="coerce", format="ISO8601")
+
+
+def _as_month(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s.where(s.str.fullmatch(r"\d{4}-\d{2}")), errors="coerce", format="%Y-%m")
+
+
+def _value_check(f: Field) -> pa.Check:
+    """A pandera check on the raw text that is True where the value is acceptable."""
+
+    def check(s: pd.Series) -> pd.Series:
+        present = s.notna()
+        if f.kind in ("int", "float"):
+            x = _as_number(s)
+            ok = x.notna()
+            if f.kind == "int":
+                ok &= np.isclose(x.fillna(0) % 1, 0)
+            if f.min is not None:
+                ok &= x >= f.min
+            if f.max is not None:
+                ok &= x <= f.max
+        elif f.kind == "date":
+            ok = _as_date(s).notna()
+        elif f.kind == "month":
+            ok = _as_month(s).notna()
+        elif f.kind == "choice":
+            ok = s.isin(f.choices or ())
+        else:
+            ok = pd.Series(True, index=s.index)
+        return ok | ~present
+
+    return pa.Check(check, error=f.expected, name=f"{f.name}_format")
+
+
+def _schema(contract: Contract, fields: list[Field]) -> pa.DataFrameSchema:
+    columns = {
+        f.name: pa.Column(
+            object,
+            checks=[_value_check(f)],
+            nullable=f.nullable,
+            required=f.required,
+            unique=f.unique,
+            coerce=False,
+        )
+        for f in fields
+    }
+    checks = []
+    for cols in contract.unique_together:
+
+        def unique_rows(df: pd.DataFrame, cols=cols) -> pd.Series:
+            present = [c for c in cols if c in df.columns]
+            return ~df.duplicated(subset=present, keep=False)
+
+        checks.append(pa.Check(unique_rows, error=_unique_error(cols), name="unique_" + "_".join(cols)))
+    return pa.DataFrameSchema(columns, checks=checks, strict=False)
+
+
+def _describe(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "blank"
+    return repr(str(value))
+
+
+def _unique_error(cols: tuple[str, ...]) -> str:
+    return f"a unique combination of {', '.join(cols)}"
+
+
+def _messages(errors: SchemaErrors, raw: pd.DataFrame, contract: Contract, fields: list[Field], label: str) -> list[str]:
+    """Turn pandera's failure cases into one sorted message per (row, column, problem)."""
+    by_name = {f.name: f for f in fields}
+    unique_checks = {_unique_error(c): c for c in contract.unique_together}
+    out: list[tuple[int, str]] = []
+    seen = set()
+    for case in errors.failure_cases.itertuples(index=False):
+        check, column, idx = str(case.check), case.column, case.index
+        if check.startswith("column_in_dataframe"):
+            f = by_name.get(case.failure_case)
+            out.append((-1, f"{label}: column {case.failure_case!r} is missing; expected a column of {f.expected if f else 'values'}"))
+            continue
+        if idx is None or pd.isna(idx):
+            out.append((-1, f"{label}, column {column}: {check} ({case.failure_case})"))
+            continue
+        row = int(idx) + 1
+        where = f"{label} row {row} (line {row + 1})"
+        if check in unique_checks:
+            if (row, check) in seen:
+                continue
+            seen.add((row, check))
+            cols = unique_checks[check]
+            values = ", ".join(f"{c}={raw.at[idx, c]!r}" for c in cols if c in raw.columns)
+            out.append((row, f"{where}: {values} appears more than once; expected {check}"))
+            continue
+        f = by_name.get(column)
+        expected = f.expected if f else "a valid value"
+        if check == "field_uniqueness":
+            expected = "a value that appears only once in the file"
+        elif check == "not_nullable":
+            expected = f"{expected}, not blank"
+        value = raw.at[idx, column] if column in raw.columns else case.failure_case
+        out.append((row, f"{where}, column {column}: {_describe(value)}; expected {expected}"))
+    out.sort(key=lambda t: t[0])
+    return [m for _, m in out]
+
+
+# ------------------------------------------------------------- reading
+def read_raw(path: Path, label: str | None = None) -> pd.DataFrame:
+    """Read a CSV as text: headers and cells trimmed, blank cells missing."""
+    path = Path(path)
+    label = label or path.name
+    if not path.is_file():
+        raise InputError([f"{label}: file not found at {path}"])
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError([f"{label}: not a readable UTF-8 CSV file: {exc}"]) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError([f"{label}: the file is empty; expected a header row"]) from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = raw.apply(lambda s: s.str.strip()).replace("", np.nan)
+    return raw.astype(object)
+
+
+def _convert(raw: pd.DataFrame, fields: list[Field]) -> pd.DataFrame:
+    out = {}
+    for f in fields:
+        if f.name not in raw.columns:
+            continue
+        s = raw[f.name]
+        if f.kind == "int":
+            out[f.name] = _as_number(s).astype("Int64")
+        elif f.kind == "float":
+            out[f.name] = _as_number(s).astype(float)
+        elif f.kind == "date":
+            out[f.name] = _as_date(s)
+        elif f.kind == "month":
+            out[f.name] = _as_month(s).dt.to_period("M")
+        else:
+            out[f.name] = s.astype("string")
+    return pd.DataFrame(out, index=raw.index)
+
+
+def validate(raw: pd.DataFrame, contract: Contract, label: str | None = None) -> pd.DataFrame:
+    """Validate a raw text frame against a contract and return it typed.
+
+    Raises :class:`InputError` with one message per problem. Columns the
+    contract does not know are dropped.
+    """
+    label = label or contract.filename
+    fields = contract.fields_for(list(raw.columns))
+    try:
+        _schema(contract, fields).validate(raw, lazy=True)
+    except SchemaErrors as errors:
+        raise InputError(_messages(errors, raw, contract, fields, label)) from None
+    return _convert(raw, fields)
+
+
+def load(path: Path, contract: Contract, keep_personal: bool = False) -> pd.DataFrame:
+    """Read, validate and type one input file; personal columns dropped unless asked for."""
+    path = Path(path)
+    df = validate(read_raw(path, path.name), contract, path.name)
+    if not keep_personal:
+        df = df.drop(columns=[f.name for f in contract.fields if f.personal and f.name in df.columns])
+    return df
+
+
+# ------------------------------------------------------------- the contracts
+SURVEY = Contract(
+    filename="survey_responses.csv",
+    fields=(
+        Field("respondent_id", "text"),
+        Field("survey_year", "int", min=1900, max=2999),
+        Field("csat", "int", nullable=True, min=1, max=5),
+        Field("nps", "int", nullable=True, min=0, max=10),
+        Field("submitted_at", "date", required=False, nullable=True),
+        Field("partner_id", "text", required=False, nullable=True),
+        Field("customer_id", "text", required=False, nullable=True),
+        Field("tenure_years", "float", required=False, nullable=True, min=0),
+        Field("comment_value", "text", required=False, nullable=True),
+        Field("comment_improve", "text", required=False, nullable=True),
+        Field("contact_name", "text", required=False, nullable=True, personal=True),
+        Field("contact_email", "text", required=False, nullable=True, personal=True),
+    ),
+    prefixed={"tp_": Field("tp_", "int", nullable=True, min=1, max=5)},
+    unique_together=(("survey_year", "respondent_id"),),
+)
+
+COMMENT_COLUMNS = ("comment_value", "comment_improve")
+
+
+def load_survey(path: Path, keep_personal: bool = False) -> pd.DataFrame:
+    """Load ``survey_responses.csv`` (see the README's input contract).
+
+    Contact columns are dropped and e-mail addresses and phone numbers in
+    comments are masked, so nothing personal reaches a notebook, let alone a
+    published report, unless ``keep_personal`` is set.
+    """
+    df = load(path, SURVEY, keep_personal=keep_personal)
+    if not keep_personal:
+        for col in COMMENT_COLUMNS:
+            if col in df.columns:
+                df[col] = redact_personal_data(df[col])
+    return df
+
+
+CONTRACTS = {SURVEY.filename: SURVEY}
+
+
+def fingerprint(path: Path) -> dict:
+    """File name, size and SHA-256 of an input file: what a report was built from."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}

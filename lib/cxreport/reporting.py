@@ -1,0 +1,119 @@
+"""Helpers the notebooks call to narrate: formatting, provenance, metrics and tables.
+
+Nothing here computes a metric; it only presents what the domain modules
+computed, so the numbers in a report's text are always the computed ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from .inputs import fingerprint
+
+
+def md(text: str) -> None:
+    """Show markdown built from computed figures."""
+    display(Markdown(text))
+
+
+def fmt_num(x: float, digits: int = 1, signed: bool = False) -> str:
+    """A number for prose: fixed decimals, optional sign, an en dash for missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def fmt_pct(x: float, digits: int = 1) -> str:
+    """A 0-100 percentage for prose: ``95.7%``."""
+    return fmt_num(x, digits) + ("%" if x is not None and not (isinstance(x, float) and math.isnan(x)) else "")
+
+
+def callout(text: str, kind: str = "note") -> None:
+    """A boxed note in the report (kinds: note, warning)."""
+    display(HTML(f'<div class="cx-callout cx-{kind}">{text}</div>'))
+
+
+def round_floats(obj, digits: int = 1):
+    """Round every float in a nested structure (for machine-readable headline figures)."""
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else round(obj, digits)
+    if isinstance(obj, dict):
+        return {k: round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [round_floats(v, digits) for v in obj]
+    if hasattr(obj, "item"):  # numpy scalars
+        return round_floats(obj.item(), digits)
+    return obj
+
+
+def write_metrics(path: str | Path | None, metrics: dict) -> None:
+    """Write a notebook's headline figures as JSON for the pipeline to merge.
+
+    ``path`` is None when the notebook runs interactively: nothing is written.
+    """
+    if not path:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=_json_default), encoding="utf-8")
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (pd.Timestamp, dt.date)):
+        return obj.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_table(tables_dir: str | Path | None, name: str, table: pd.DataFrame) -> None:
+    """Write a table the report shows as CSV under ``tables_dir`` (skipped when None)."""
+    if not tables_dir:
+        return
+    path = Path(tables_dir) / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+
+
+def provenance(data_dir: str | Path, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What a report was built from: file, data rows used, SHA-256 (first 12 characters) and run date."""
+    rows = []
+    for name, frame in frames.items():
+        fp = fingerprint(Path(data_dir) / name)
+        rows.append({"File": name, "Rows": len(frame), "SHA-256": fp["sha256"][:12]})
+    out = pd.DataFrame(rows)
+    out["Run date"] = dt.date.today().isoformat()
+    return out
+
+
+def kpi_cards(cards: list[tuple[str, str, str]]) -> None:
+    """A row of headline figures: (label, value, detail) each."""
+    import html as _html
+
+    items = "".join(
+        f'<div class="cx-kpi"><div class="l">{_html.escape(l)}</div><div class="v">{_html.escape(v)}</div>'
+        f'<div class="d">{_html.escape(d)}</div></div>'
+        for l, v, d in cards
+    )
+    display(HTML(f'<div class="cx-kpis">{items}</div>'))
+
+
+def quotes(texts: list[str]) -> None:
+    """Show quotes from respondents (already redacted by the comments module)."""
+    import html as _html
+
+    display(HTML("".join(f'<blockquote class="cx-quote">“{_html.escape(t)}”</blockquote>' for t in texts)))
+
+
+def table(frame: pd.DataFrame, caption: str | None = None, formats: dict | None = None) -> None:
+    """Show a table without its index, numbers formatted, with an optional caption."""
+    styler = frame.style.hide(axis="index").format(formats or {}, na_rep="–")
+    if caption:
+        styler = styler.set_caption(caption)
+    display(HTML(styler.to_html()))

@@ -1,0 +1,29 @@
+"""Deterministic sample data for the reports (``cxreport sample`` / ``python -m cxreport.sample``).
+
+The sample is a coherent made-up business whose 2020 partner survey
+reproduces the published 2020 partner-satisfaction report
+(``shared/reference/partner-satisfaction-survey-2020.txt``) to the decimal,
+so the report can be checked against a known answer. The same seed always
+writes the same files; larger sets (``--respondents 1000000``) keep the same
+shape for benchmarks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .survey import generate_survey
+
+__all__ = ["generate_survey", "write_sample"]
+
+
+def write_sample(out_dir: Path, seed: int = 2020, respondents: int | None = None) -> dict[str, Path]:
+    """Write every sample input file into ``out_dir``; returns file name -> path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    survey = generate_survey(seed=seed, respondents_per_year=respondents)
+    path = out / "survey_responses.csv"
+    survey.to_csv(path, index=False)
+    written[path.name] = path
+    return written
