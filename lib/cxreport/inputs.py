@@ -321,7 +321,21 @@ def load_survey(path: Path, keep_personal: bool = False) -> pd.DataFrame:
     return df
 
 
-CONTRACTS = {SURVEY.filename: SURVEY}
+ACCOUNTS = Contract(
+    filename="accounts.csv",
+    fields=(
+        Field("customer_id", "text", unique=True),
+        Field("name", "text", required=False, nullable=True),
+        Field("partner_id", "text", required=False, nullable=True),
+        Field("industry", "text", required=False, nullable=True),
+        Field("company_size", "text", required=False, nullable=True),
+        Field("region", "text", required=False, nullable=True),
+        Field("customer_since", "date", required=False, nullable=True),
+    ),
+)
+
+# Every input file the pipeline knows, by file name: validated before any notebook runs.
+CONTRACTS = {c.filename: c for c in (SURVEY, ACCOUNTS)}
 
 
 def fingerprint(path: Path) -> dict:

@@ -46,7 +46,8 @@ def notebook_body(nb: nbformat.NotebookNode) -> str:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(_clean(nb))
-    return body
+    # nbconvert's placeholder alt text reads badly in a report; every chart carries its own title.
+    return body.replace('alt="No description has been provided for this image"', 'alt="Chart"')
 
 
 def page(title: str, body: str, subtitle: str = "") -> str:

@@ -12,18 +12,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .accounts import generate_accounts
 from .survey import generate_survey
 
-__all__ = ["generate_survey", "write_sample"]
+__all__ = ["generate_accounts", "generate_survey", "write_sample"]
 
 
 def write_sample(out_dir: Path, seed: int = 2020, respondents: int | None = None) -> dict[str, Path]:
     """Write every sample input file into ``out_dir``; returns file name -> path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    accounts = generate_accounts(seed)
+    frames = {
+        "accounts.csv": accounts.drop(columns=["health"]),
+        "survey_responses.csv": generate_survey(seed=seed, respondents_per_year=respondents, accounts=accounts),
+    }
     written = {}
-    survey = generate_survey(seed=seed, respondents_per_year=respondents)
-    path = out / "survey_responses.csv"
-    survey.to_csv(path, index=False)
-    written[path.name] = path
+    for name, frame in frames.items():
+        path = out / name
+        frame.to_csv(path, index=False)
+        written[name] = path
     return written

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .accounts import generate_accounts
+
 # Answer counts per scale point for each wave's design. The 2020 counts give
 # the published figures: CSAT 3/36/31 on 3/4/5 (mean 4.4, 95.7% top-2-box),
 # NPS 44/22/4 (57.1), touchpoint means 4.2/4.1/4.5/4.5/3.9/3.7.
@@ -119,7 +121,17 @@ def _assign_by_rank(latent: np.ndarray, counts: dict, rng: np.random.Generator) 
     return out
 
 
-def _wave(year: int, design: dict, n: int, rng: np.random.Generator, customer_pool: np.ndarray) -> pd.DataFrame:
+def _customers_for(latent: np.ndarray, accounts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Pick respondents' accounts so that happier respondents tend to sit at healthier accounts."""
+    n = latent.size
+    picked = accounts.iloc[rng.choice(len(accounts), size=n, replace=n > len(accounts))]
+    by_health = picked["customer_id"].to_numpy()[np.argsort(picked["health"].to_numpy() + rng.normal(0, 0.8, n), kind="stable")]
+    out = np.empty(n, dtype=object)
+    out[np.argsort(latent, kind="stable")] = by_health
+    return out
+
+
+def _wave(year: int, design: dict, n: int, rng: np.random.Generator, accounts: pd.DataFrame) -> pd.DataFrame:
     first_year = rng.random(n) < design["first_year_share"]
     latent = rng.normal(0, 1, n) - 0.35 * first_year
     tenure = np.where(first_year, rng.uniform(0.1, 0.95, n), rng.uniform(1.0, 7.0, n)).round(1)
@@ -128,7 +140,7 @@ def _wave(year: int, design: dict, n: int, rng: np.random.Generator, customer_po
         "survey_year": year,
         "submitted_at": pd.to_datetime(design["submitted"][0])
         + pd.to_timedelta(rng.integers(0, (pd.to_datetime(design["submitted"][1]) - pd.to_datetime(design["submitted"][0])).days + 1, n), unit="D"),
-        "customer_id": rng.choice(customer_pool, size=n, replace=n > customer_pool.size),
+        "customer_id": _customers_for(latent, accounts, rng),
         "tenure_years": tenure,
     }
     frame["csat"] = _assign_by_rank(latent + rng.normal(0, 0.35, n), _counts_for(design["csat"], n), rng)
@@ -177,19 +189,21 @@ def _wave(year: int, design: dict, n: int, rng: np.random.Generator, customer_po
     return df
 
 
-def generate_survey(seed: int = 2020, respondents_per_year: int | None = None, n_customers: int = 1300) -> pd.DataFrame:
+def generate_survey(seed: int = 2020, respondents_per_year: int | None = None, accounts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Both survey waves as one ``survey_responses.csv`` frame.
 
     ``respondents_per_year`` overrides each wave's size (for benchmarks); the
-    answer distributions are scaled to it. Customer ids are drawn from the
-    sample business's accounts ``C00001``..``C01300``.
+    answer distributions are scaled to it. Respondents' ``customer_id`` come
+    from the sample accounts (:func:`cxreport.sample.accounts.generate_accounts`),
+    matched so that satisfaction follows account health.
     """
+    if accounts is None:
+        accounts = generate_accounts(seed)
     rng = np.random.default_rng(seed)
-    pool = np.array([f"C{i:05d}" for i in range(1, n_customers + 1)])
     waves = []
     for year, design in WAVES.items():
         n = respondents_per_year or design["respondents"]
-        waves.append(_wave(year, design, n, rng, pool))
+        waves.append(_wave(year, design, n, rng, accounts))
     df = pd.concat(waves, ignore_index=True)
     df["submitted_at"] = df["submitted_at"].dt.strftime("%Y-%m-%d")
     return df

@@ -1,0 +1,148 @@
+"""End to end: the notebooks through the same pipeline as `make report`."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+YEAR = 2020
+
+
+def run_cli(root, *args):
+    cmd = [sys.executable, "-m", "cxreport.cli", "report", "--root", str(root), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def built(root, tmp_path_factory):
+    """One full build of the sample year (HTML and PDF), shared by the checks below."""
+    out = tmp_path_factory.mktemp("out")
+    proc = run_cli(root, "--year", str(YEAR), "--data", str(root / "data" / "sample"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_metrics_match_the_published_report(built):
+    out, _ = built
+    m = json.loads((out / str(YEAR) / "metrics.json").read_text())
+    s = m["survey"]
+    assert s["n"] == 70
+    assert round(s["csat"]["mean"], 1) == 4.4 and s["csat"]["top2_pct"] == 95.7
+    assert round(s["nps"]["score"], 1) == 57.1
+    assert (s["nps"]["promoters_pct"], s["nps"]["passives_pct"], s["nps"]["detractors_pct"]) == (62.9, 31.4, 5.7)
+    assert len(s["nps"]["ci95"]) == 2 and s["nps"]["ci95"][0] < s["nps"]["score"] < s["nps"]["ci95"][1]
+    assert round(s["nps"]["previous"], 1) == 54.1 and round(s["nps"]["change"], 1) == 3.0
+    assert s["nps"]["change_significant"] is False
+    assert m["run"]["inputs"]["survey_responses.csv"]["rows"] == 131
+    assert len(m["run"]["inputs"]["survey_responses.csv"]["sha256"]) == 64
+
+
+def test_outputs_and_indexes(built):
+    out, proc = built
+    year = out / str(YEAR)
+    for ext in ("ipynb", "html", "pdf"):
+        assert (year / f"01_survey_scores.{ext}").stat().st_size > 10_000
+    assert "01_survey_scores.html" in (year / "index.html").read_text()
+    assert f'href="{YEAR}/index.html"' in (out / "index.html").read_text()
+    assert (year / "tables" / "survey_touchpoints.csv").exists()
+    assert not list(out.glob(".staging-*")) and not (out / "_failed").exists()
+    assert "[1/" in proc.stderr  # progress is shown
+
+
+def test_html_is_self_contained_and_hides_code(built):
+    out, _ = built
+    html = (out / str(YEAR) / "01_survey_scores.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must not load anything from outside"
+    assert "<script src" not in html and "@import" not in html
+    images = re.findall(r'<img[^>]+src="([^"]{0,40})', html)
+    assert len(images) >= 5 and all(src.startswith("data:image/svg+xml") for src in images)  # charts inline, vector
+    assert "load_survey(" not in html and "import " not in html  # code hidden
+    assert "Partner Satisfaction Survey 2020" in html and "57.1" in html
+
+
+def test_pdf_is_a4_with_several_pages(built):
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(out_pdf(built)))
+    assert len(reader.pages) >= 3
+    box = reader.pages[0].mediabox
+    assert round(float(box.width)) == 595 and round(float(box.height)) == 842
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "Page 1 of" in text and "Net Promoter Score" in text
+
+
+def out_pdf(built):
+    return built[0] / str(YEAR) / "01_survey_scores.pdf"
+
+
+def test_no_personal_data_anywhere_under_out(built, root):
+    out, _ = built
+    raw = pd.read_csv(root / "data" / "sample" / "survey_responses.csv", dtype=str)
+    emails = set(raw["contact_email"].dropna())
+    text = " ".join(raw[c].dropna().str.cat(sep=" ") for c in ("comment_value", "comment_improve"))
+    emails |= set(re.findall(r"[\w.+-]+@[\w.-]+\.\w+", text))
+    phones = set(re.findall(r"\+\d[\d ]{8,}\d", text))
+    names = set(raw["contact_name"].dropna())
+    assert emails and phones
+    for path in out.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes().decode("utf-8", "ignore")
+            for secret in emails | phones | names:
+                assert secret not in content, f"{secret!r} leaked into {path.relative_to(out)}"
+
+
+def test_bad_input_stops_before_writing_anything(root, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = (root / "data" / "sample" / "survey_responses.csv").read_text().splitlines()
+    cols = lines[0].split(",")
+    row = lines[42].split(",")
+    row[cols.index("nps")] = "11"
+    lines[42] = ",".join(row)
+    (data / "survey_responses.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    proc = run_cli(root, "--year", "2020", "--data", str(data), "--out", str(out), "--formats", "html")
+    assert proc.returncode == 2
+    assert "survey_responses.csv row 42 (line 43), column nps: '11'; expected an integer 0-10 or blank" in proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_input_skips_the_notebook(root, tmp_path):
+    (tmp_path / "data").mkdir()
+    proc = run_cli(root, "--year", "2020", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "skip  01_survey_scores: input survey_responses.csv not found" in proc.stderr
+    index = (tmp_path / "out" / "2020" / "index.html").read_text()
+    assert "skipped" in index and "survey_responses.csv not found" in index
+
+
+def test_failing_notebook_keeps_previous_report(root, built, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(built[0], out)
+    before = (out / str(YEAR) / "01_survey_scores.html").read_bytes()
+    proc = run_cli(root, "--year", str(YEAR), "--out", str(out), "--formats", "html", "--set", "nps_ci_method=bogus")
+    assert proc.returncode == 1
+    assert "notebook 01_survey_scores.ipynb failed in cell" in proc.stderr and "unknown NPS interval method" in proc.stderr
+    assert (out / str(YEAR) / "01_survey_scores.html").read_bytes() == before
+    assert (out / "_failed" / str(YEAR) / "01_survey_scores.ipynb").exists()
+    assert not list(out.glob(".staging-*"))
+
+
+def test_unknown_parameter_is_refused(root, tmp_path):
+    proc = run_cli(root, "--year", "2020", "--out", str(tmp_path / "out"), "--set", "min_grup_size=3")
+    assert proc.returncode == 2 and "unknown parameter(s) min_grup_size" in proc.stderr
+
+
+def test_notebooks_run_top_to_bottom_with_their_defaults(root, tmp_path):
+    """What an analyst gets in JupyterLab: each notebook, unparameterised, from the notebooks folder."""
+    import papermill as pm
+
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        pm.execute_notebook(str(nb), str(tmp_path / nb.name), cwd=str(nb.parent), progress_bar=False)
