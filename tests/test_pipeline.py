@@ -3,8 +3,6 @@
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,18 +13,12 @@ pytestmark = pytest.mark.slow
 YEAR = 2020
 
 
-def run_cli(root, *args):
-    cmd = [sys.executable, "-m", "cxreport.cli", "report", "--root", str(root), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=900)
+from conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def built(root, tmp_path_factory):
-    """One full build of the sample year (HTML and PDF), shared by the checks below."""
-    out = tmp_path_factory.mktemp("out")
-    proc = run_cli(root, "--year", str(YEAR), "--data", str(root / "data" / "sample"), "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    return out, proc
+def built(built_sample):
+    return built_sample
 
 
 def test_metrics_match_the_published_report(built):
