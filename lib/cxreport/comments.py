@@ -19,6 +19,8 @@ EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 # A phone number: an optional +, then at least 7 digits with spaces, dots,
 # dashes or brackets between them. Short numbers (years, versions) are kept.
 PHONE_PATTERN = r"(?<![\w.])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w])"
+# Any text that could hold a phone number: seven digits with at most two other characters between each.
+SEVEN_DIGITS = r"\d(?:\D{0,2}\d){6}"
 EMAIL_MASK = "[e-mail removed]"
 PHONE_MASK = "[phone removed]"
 
@@ -31,8 +33,15 @@ def redact_personal_data(text: pd.Series) -> pd.Series:
     their contact details into comment boxes.
     """
     s = pd.Series(text, dtype="string")
-    s = s.str.replace(EMAIL_PATTERN, EMAIL_MASK, regex=True)
-    return s.str.replace(PHONE_PATTERN, PHONE_MASK, regex=True)
+    # Cheap pre-filters first: on millions of comments, the full patterns only
+    # run on the few that contain an "@" or seven digits close together.
+    has_at = s.str.contains("@", regex=False).fillna(False).astype(bool)
+    if has_at.any():
+        s[has_at] = s[has_at].str.replace(EMAIL_PATTERN, EMAIL_MASK, regex=True)
+    has_digits = s.str.contains(SEVEN_DIGITS, regex=True).fillna(False).astype(bool)
+    if has_digits.any():
+        s[has_digits] = s[has_digits].str.replace(PHONE_PATTERN, PHONE_MASK, regex=True)
+    return s
 
 
 def _theme_regex(patterns: list[str] | str) -> str:
@@ -49,10 +58,16 @@ def _theme_regex(patterns: list[str] | str) -> str:
 def theme_matches(comments: pd.Series, themes: dict[str, list[str]]) -> pd.DataFrame:
     """Boolean frame: one column per theme, True where the comment mentions it."""
     s = pd.Series(comments, dtype="string")
+    # Match each distinct text once: short comments ("Easy to use") repeat a lot.
+    codes, uniques = pd.factorize(s)
+    u = pd.Series(uniques, dtype="string")
     with warnings.catch_warnings():
         # Users' patterns may contain groups; we only ask whether they match.
         warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
-        found = {name: s.str.contains(_theme_regex(pats), case=False, regex=True).fillna(False).astype(bool) for name, pats in themes.items()}
+        found = {}
+        for name, pats in themes.items():  # one vectorised pass per theme
+            hit = u.str.contains(_theme_regex(pats), case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+            found[name] = np.append(hit, False)[codes]  # code -1 (missing) maps to the appended False
     return pd.DataFrame(found, index=s.index)
 
 
@@ -90,8 +105,7 @@ def theme_quotes(comments: pd.Series, themes: dict[str, list[str]], per_theme: i
     redacted (:func:`redact_personal_data`) and cut at ``max_chars``.
     """
     s = pd.Series(comments, dtype="string").str.strip()
-    s = s[s.notna() & (s != "")]
-    s = redact_personal_data(s)
+    s = s[s.notna() & (s != "")].drop_duplicates()
     matches = theme_matches(s, themes)
     breadth = matches.sum(axis=1)
     length = s.str.len()
@@ -99,6 +113,7 @@ def theme_quotes(comments: pd.Series, themes: dict[str, list[str]], per_theme: i
     for theme in themes:  # one pass per theme, vectorised within
         hit = matches[theme]
         order = pd.DataFrame({"breadth": breadth[hit], "length": length[hit]}).sort_values(["breadth", "length"], kind="stable")
-        picked = s.loc[order.index].drop_duplicates().head(per_theme)
+        # Redact only the few candidates, then drop any that became identical.
+        picked = redact_personal_data(s.loc[order.index[: 4 * per_theme]]).drop_duplicates().head(per_theme)
         quotes[theme] = [q if len(q) <= max_chars else q[: max_chars - 1].rstrip() + "…" for q in picked]
     return quotes

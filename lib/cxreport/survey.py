@@ -349,36 +349,35 @@ def shapley_r2(X: pd.DataFrame, y: pd.Series) -> pd.Series:
     """Relative importance of each predictor: its Shapley share of the OLS R².
 
     Also known as LMG (Lindeman, Merenda & Gold 1980; Grömping 2006, "Relative
-    importance for linear regression in R: the package relaimpo"): the R² of
-    every subset model is computed once (statsmodels OLS), and each
-    predictor's importance is its average marginal gain in R² over all
-    orders of entry. The importances add up to the full model's R², and
-    unlike regression coefficients they stay meaningful when the predictors
-    are correlated, as touchpoint ratings always are.
+    importance for linear regression in R: the package relaimpo"): each
+    predictor's importance is its average gain in R² over all orders of
+    entry. The importances add up to the full model's R², and unlike
+    regression coefficients they stay meaningful when the predictors are
+    correlated, as touchpoint ratings always are.
 
-    Cost grows as 2^k models; fine for the dozen touchpoints a survey has.
+    The R² of every subset model (with intercept) comes from the correlation
+    matrix, ``R²_S = r_yS' R_SS⁻¹ r_yS``, so the data is read once whatever
+    its size; the 2^k subsets cost microseconds each. At most 15 predictors.
     """
-    import statsmodels.api as sm
-
     names = list(X.columns)
     k = len(names)
     if k > 15:
         raise ValueError(f"shapley_r2 handles at most 15 predictors, got {k}")
-    yv = y.to_numpy(dtype=float)
+    corr = np.corrcoef(np.column_stack([X.to_numpy(dtype=float), y.to_numpy(dtype=float)]), rowvar=False)
+    rxx, rxy = corr[:k, :k], corr[:k, k]
     r2 = {(): 0.0}
     for size in range(1, k + 1):
         for subset in itertools.combinations(range(k), size):
-            exog = sm.add_constant(X.iloc[:, list(subset)].to_numpy(dtype=float), has_constant="add")
-            r2[subset] = float(sm.OLS(yv, exog).fit().rsquared)
+            idx = list(subset)
+            coef = np.linalg.lstsq(rxx[np.ix_(idx, idx)], rxy[idx], rcond=None)[0]
+            r2[subset] = float(rxy[idx] @ coef)
     importance = np.zeros(k)
     for subset, value in r2.items():
         s = len(subset)
+        weight = factorial(s) * factorial(k - s - 1) / factorial(k) if s < k else 0.0
         for j in range(k):
-            if j in subset:
-                continue
-            with_j = tuple(sorted(subset + (j,)))
-            weight = factorial(s) * factorial(k - s - 1) / factorial(k)
-            importance[j] += weight * (r2[with_j] - value)
+            if j not in subset:
+                importance[j] += weight * (r2[tuple(sorted(subset + (j,)))] - value)
     return pd.Series(importance, index=names)
 
 
