@@ -12,7 +12,9 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lab sample clean
+DEST    ?=
+
+.PHONY: help setup report test lab sample publish new-year clean
 
 help: ## List the targets and the variables they take
 	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)]"
@@ -24,6 +26,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade --quiet pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Strip notebook outputs on commit (the filter is declared in .gitattributes).
+	@if git rev-parse --git-dir >/dev/null 2>&1; then $(BIN)/nbstripout --install; fi
 	touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install the project (done by every other target too)
@@ -36,6 +40,13 @@ test: $(STAMP) ## Run the unit tests and the end-to-end notebook tests
 
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+publish: $(STAMP) ## Copy YEAR's finished reports to DEST atomically (make publish YEAR=2020 DEST=/srv/share/cx)
+	@test -n "$(DEST)" || { echo "usage: make publish YEAR=$(YEAR) DEST=/path/or/share"; exit 2; }
+	$(BIN)/cxreport publish --year $(YEAR) --out $(OUT) --dest $(DEST)
+
+new-year: $(STAMP) ## Start a year: params/YEAR.yaml from the previous year's, and the inputs it needs
+	$(BIN)/cxreport new-year --year $(YEAR)
 
 sample: $(STAMP) ## Regenerate the sample data in data/sample
 	$(BIN)/cxreport sample --out data/sample

@@ -33,6 +33,17 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check input files against the input contract")
     v.add_argument("files", nargs="+", type=Path)
+
+    pub = sub.add_parser("publish", help="copy a year's finished reports to a share or web folder, atomically")
+    pub.add_argument("--year", type=int, required=True)
+    pub.add_argument("--out", type=Path, default=Path("outputs"), help="output root the year was built in")
+    pub.add_argument("--dest", type=Path, required=True, help="destination folder (the year lands in DEST/<YEAR>)")
+    pub.add_argument("--include-notebooks", action="store_true", help="publish the executed notebooks too (scanned for personal data)")
+
+    ny = sub.add_parser("new-year", help="start a year: write params/<YEAR>.yaml from the previous year's")
+    ny.add_argument("--year", type=int, required=True)
+    ny.add_argument("--root", type=Path, default=Path("."))
+    ny.add_argument("--force", action="store_true", help="overwrite an existing params/<YEAR>.yaml")
     return p
 
 
@@ -69,6 +80,32 @@ def main(argv: list[str] | None = None) -> int:
                     problems.extend(exc.messages)
             if problems:
                 raise InputError(problems)
+        elif args.command == "publish":
+            from .publish import PublishError, publish_year
+
+            try:
+                final = publish_year(args.out, args.year, args.dest, args.include_notebooks)
+            except PublishError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            print(f"published {args.year} to {final}")
+        elif args.command == "new-year":
+            from .pipeline import discover
+            from .publish import next_year_params
+
+            try:
+                target = next_year_params(args.root / "params", args.year, args.force)
+            except FileExistsError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            print(f"wrote {target}: check the values that differ in {args.year}")
+            print(f"the {args.year} reports read these files from the data folder (a report whose file is missing is skipped):")
+            needs: dict[str, list[str]] = {}
+            for nb in discover(args.root / "notebooks"):
+                for name in nb.requires:
+                    needs.setdefault(name, []).append(nb.name)
+            for name, notebooks in sorted(needs.items()):
+                print(f"  {name:32s} for {', '.join(notebooks)}")
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
