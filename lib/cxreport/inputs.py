@@ -14,7 +14,7 @@ so it matches what a text editor shows. Unknown extra columns are dropped.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -154,8 +154,8 @@ def _value_check(f: Field) -> pa.Check:
 def _schema(contract: Contract, fields: list[Field]) -> pa.DataFrameSchema:
     columns = {
         f.name: pa.Column(
-            object,
-            checks=[_value_check(f)],
+            None,  # raw text, or numbers already parsed by the fast reader
+            checks=[] if f.kind == "text" else [_value_check(f)],
             nullable=f.nullable,
             required=f.required,
             unique=f.unique,
@@ -273,10 +273,56 @@ def validate(raw: pd.DataFrame, contract: Contract, label: str | None = None) ->
     return _convert(raw, fields)
 
 
+def _read_fast(path: Path, contract: Contract) -> pd.DataFrame | None:
+    """Read a well-formed file quickly: numbers parsed by the C reader, only known columns.
+
+    Returns None when anything is unusual (untrimmed headers, a value the
+    number parser refuses, a bad encoding): the caller then takes the text
+    route, which can name every bad value as it stands in the file.
+    """
+    try:
+        header = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return None
+    if any(not isinstance(c, str) or c != c.strip() for c in header):
+        return None
+    kinds = {f.name: f.kind for f in contract.fields_for(header)}
+    known = [c for c in header if c in kinds]
+    numeric = [c for c in known if kinds[c] in ("int", "float")]
+    try:
+        df = pd.read_csv(
+            path,
+            usecols=known,
+            dtype={c: ("float64" if c in numeric else str) for c in known},
+            keep_default_na=False,
+            na_values={c: [""] for c in numeric},
+            encoding="utf-8-sig",
+        )
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
+    text = [c for c in known if c not in numeric]
+    if text:
+        df[text] = df[text].apply(lambda s: s.str.strip()).replace("", np.nan).astype(object)
+    return df
+
+
 def load(path: Path, contract: Contract, keep_personal: bool = False) -> pd.DataFrame:
-    """Read, validate and type one input file; personal columns dropped unless asked for."""
+    """Read, validate and type one input file; personal columns dropped unless asked for.
+
+    A well-formed file takes the fast route (:func:`_read_fast`); a file with
+    any problem is read again as text so that every message quotes the value
+    as it stands in the file.
+    """
     path = Path(path)
-    df = validate(read_raw(path, path.name), contract, path.name)
+    df = None
+    fast = _read_fast(path, contract) if path.is_file() else None
+    if fast is not None:
+        try:
+            df = validate(fast, contract, path.name)
+        except InputError:
+            df = None
+    if df is None:
+        df = validate(read_raw(path, path.name), contract, path.name)
     if not keep_personal:
         df = df.drop(columns=[f.name for f in contract.fields if f.personal and f.name in df.columns])
     return df
@@ -306,14 +352,17 @@ SURVEY = Contract(
 COMMENT_COLUMNS = ("comment_value", "comment_improve")
 
 
-def load_survey(path: Path, keep_personal: bool = False) -> pd.DataFrame:
+def load_survey(path: Path, keep_personal: bool = False, contract: Contract | None = None) -> pd.DataFrame:
     """Load ``survey_responses.csv`` (see the README's input contract).
 
     Contact columns are dropped and e-mail addresses and phone numbers in
     comments are masked, so nothing personal reaches a notebook, let alone a
     published report, unless ``keep_personal`` is set.
+
+    ``contract`` (default :data:`SURVEY`) lets another survey file of the same
+    shape, such as ``partner_survey_responses.csv``, be read the same way.
     """
-    df = load(path, SURVEY, keep_personal=keep_personal)
+    df = load(path, contract or SURVEY, keep_personal=keep_personal)
     if not keep_personal:
         for col in COMMENT_COLUMNS:
             if col in df.columns:
@@ -334,8 +383,121 @@ ACCOUNTS = Contract(
     ),
 )
 
+# --- partner programme (issue 5): a vendor's survey of many partners' customers, partners, usage
+PARTNER_SURVEY = Contract(
+    filename="partner_survey_responses.csv",
+    # The survey contract with the columns a per-partner programme cannot do without made required.
+    fields=tuple(
+        replace(f, required=True, nullable=False) if f.name in ("submitted_at", "partner_id", "customer_id") else f
+        for f in SURVEY.fields
+    ),
+    prefixed=SURVEY.prefixed,
+    unique_together=SURVEY.unique_together,
+)
+
+
+def load_partner_survey(path: Path, keep_personal: bool = False) -> pd.DataFrame:
+    """Load ``partner_survey_responses.csv``: :func:`load_survey` with :data:`PARTNER_SURVEY`."""
+    return load_survey(path, keep_personal=keep_personal, contract=PARTNER_SURVEY)
+
+
+PARTNERS = Contract(
+    filename="partners.csv",
+    fields=(
+        Field("partner_id", "text", unique=True),
+        Field("name", "text"),
+        Field("region", "text", required=False, nullable=True),
+        Field("tier", "text", required=False, nullable=True),
+    ),
+)
+
+USAGE = Contract(
+    filename="usage.csv",
+    fields=(
+        Field("customer_id", "text"),
+        Field("partner_id", "text"),
+        Field("month", "month"),
+        Field("workload", "text"),
+        Field("monthly_active_users", "float", min=0),
+    ),
+    unique_together=(("customer_id", "partner_id", "month", "workload"),),
+)
+
+# --- cloud maturity (issue 3): account teams' maturity assessments, m_<dimension> scored 1-5
+MATURITY = Contract(
+    filename="maturity_assessments.csv",
+    fields=(
+        Field("customer_id", "text"),
+        Field("assessed_on", "date"),
+        Field("target_stage", "int", required=False, nullable=True, min=1, max=5),
+    ),
+    prefixed={"m_": Field("m_", "int", nullable=True, min=1, max=5)},
+    unique_together=(("customer_id", "assessed_on"),),
+)
+
+# --- customer lifetime value and churn (issue 4): the monthly revenue ledger
+REVENUE_TYPES = ("subscription", "managed", "project", "license", "ip")  # subscription and managed are recurring
+REVENUE = Contract(
+    filename="revenue.csv",
+    fields=(
+        Field("customer_id", "text"),
+        Field("month", "month"),
+        Field("revenue_type", "choice", choices=REVENUE_TYPES),
+        Field("product", "text", required=False, nullable=True),
+        Field("amount", "float", min=0),
+        Field("cost", "float", required=False, nullable=True, min=0),
+    ),
+)
+
 # Every input file the pipeline knows, by file name: validated before any notebook runs.
-CONTRACTS = {c.filename: c for c in (SURVEY, ACCOUNTS)}
+CONTRACTS = {c.filename: c for c in (SURVEY, ACCOUNTS, PARTNER_SURVEY, PARTNERS, USAGE, MATURITY, REVENUE)}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A cross-file rule: every non-blank ``column`` of ``filename`` must appear in ``target_column`` of ``target``."""
+
+    filename: str
+    column: str
+    target: str
+    target_column: str
+
+
+# Checked by the pipeline (and the notebooks) whenever both files are read.
+REFERENCES = (
+    Reference("partner_survey_responses.csv", "partner_id", "partners.csv", "partner_id"),
+    Reference("partner_survey_responses.csv", "customer_id", "accounts.csv", "customer_id"),
+    Reference("usage.csv", "partner_id", "partners.csv", "partner_id"),
+    Reference("usage.csv", "customer_id", "accounts.csv", "customer_id"),
+    Reference("maturity_assessments.csv", "customer_id", "accounts.csv", "customer_id"),
+    Reference("revenue.csv", "customer_id", "accounts.csv", "customer_id"),
+)
+
+
+def check_references(frames: dict[str, pd.DataFrame], references: tuple[Reference, ...] = REFERENCES) -> list[str]:
+    """One message per row whose id is unknown to the file it refers to (vectorised ``isin``).
+
+    ``frames`` maps file names to frames as :func:`load` returns them (the
+    index is the data-row position, so row numbers match the file). A rule
+    is checked only when both files are present. Example message::
+
+        usage.csv row 7 (line 8), column partner_id: 'P099'; expected a partner_id listed in partners.csv
+    """
+    out = []
+    for ref in references:
+        if ref.filename not in frames or ref.target not in frames:
+            continue
+        frame, target = frames[ref.filename], frames[ref.target]
+        if ref.column not in frame.columns or ref.target_column not in target.columns:
+            continue
+        values = frame[ref.column]
+        bad = values.notna() & ~values.isin(set(target[ref.target_column].dropna()))
+        out.extend(
+            f"{ref.filename} row {i + 1} (line {i + 2}), column {ref.column}: {v!r}; "
+            f"expected a {ref.target_column} listed in {ref.target}"
+            for i, v in zip(np.flatnonzero(bad.to_numpy()), values[bad].astype(str))
+        )
+    return out
 
 
 def fingerprint(path: Path) -> dict:

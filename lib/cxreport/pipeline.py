@@ -16,6 +16,16 @@ For one year:
    ``OUT/<YEAR>`` and refresh ``OUT/index.html``. A failing notebook stops
    the run, is kept under ``OUT/_failed/<YEAR>/`` for debugging, and the
    previous good report of the year stays untouched.
+
+Per-unit notebooks: a notebook whose metadata says ``"per": "partner"`` is
+executed once per partner of ``partners.csv`` (papermill parameter
+``partner_id``), in parallel processes (one kernel each, ``os.cpu_count()``
+at a time), into ``OUT/<YEAR>/partners/<partner_id>.html`` (and ``.pdf``,
+``.ipynb``). A failing scorecard does not stop the others: the year is
+published with the scorecards that succeeded, the index lists the failed
+partners, their executed notebooks are kept under
+``OUT/_failed/<YEAR>/partners/``, and the run ends with
+:class:`NotebookFailed` (exit code 1) naming them.
 """
 
 from __future__ import annotations
@@ -23,23 +33,28 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import multiprocessing
+import os
 import shutil
 import sys
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import papermill as pm
 
-from .inputs import CONTRACTS, InputError, fingerprint, load
+from .inputs import CONTRACTS, InputError, check_references, fingerprint, load
 from .params import ParamsError, load_params
 from .render import page, render_html, render_pdf
 
 # Parameters the pipeline itself supplies; a notebook receives those it declares.
 PIPELINE_PARAMETERS = ("year", "data_dir", "tables_dir", "metrics_path")
 KNOWN_FORMATS = ("html", "pdf")
+# Per-unit notebooks (metadata ``cxreport.per``): the unit -> (file listing the units, id column = parameter name, label column, output folder).
+PER_UNITS = {"partner": ("partners.csv", "partner_id", "name", "partners")}
 
 
 class NotebookFailed(RuntimeError):
@@ -54,6 +69,7 @@ class Notebook:
     title: str
     requires: list[str]
     parameters: dict
+    per: str | None = None
 
     @property
     def name(self) -> str:
@@ -76,7 +92,10 @@ def discover(notebooks_dir: Path) -> list[Notebook]:
         nb = nbformat.read(str(path), as_version=4)
         meta = nb.metadata.get("cxreport", {})
         params = pm.inspect_notebook(str(path))
-        found.append(Notebook(path, nb.metadata.get("title", path.stem), list(meta.get("requires", [])), params))
+        per = meta.get("per")
+        if per is not None and per not in PER_UNITS:
+            raise ParamsError(f"{path.name}: metadata cxreport.per is {per!r}; expected one of {', '.join(PER_UNITS)}")
+        found.append(Notebook(path, nb.metadata.get("title", path.stem), list(meta.get("requires", [])), params, per))
     return found
 
 
@@ -97,21 +116,172 @@ def parameters_for(notebooks: list[Notebook], params: dict) -> dict[str, dict]:
 
 
 def validate_inputs(data_dir: Path, files: set[str]) -> dict[str, dict]:
-    """Validate every input file that a notebook will read; one InputError listing all problems."""
-    problems, prints = [], {}
+    """Validate every input file that a notebook will read; one InputError listing all problems.
+
+    Cross-file rules (:data:`cxreport.inputs.REFERENCES`, e.g. partner ids
+    unknown to ``partners.csv``) are checked between the files read, one
+    message per offending row.
+    """
+    problems, prints, frames = [], {}, {}
     for name in sorted(files):
         path = Path(data_dir) / name
         try:
             if name in CONTRACTS:
                 frame = load(path, CONTRACTS[name])
+                frames[name] = frame
                 prints[name] = {**fingerprint(path), "rows": len(frame)}
             else:
                 prints[name] = fingerprint(path)
         except InputError as exc:
             problems.extend(exc.messages)
+    if not problems:
+        problems.extend(check_references(frames))
     if problems:
         raise InputError(problems)
     return prints
+
+
+def units_for(nb: Notebook, data_dir: Path) -> list[tuple[str, str]]:
+    """The (id, label) pairs a per-unit notebook runs for, in file order (e.g. every partner of partners.csv)."""
+    filename, id_col, label_col, _ = PER_UNITS[nb.per]
+    frame = load(Path(data_dir) / filename, CONTRACTS[filename])
+    labels = frame[label_col] if label_col in frame.columns else frame[id_col]
+    return list(zip(frame[id_col].astype(str), labels.fillna(frame[id_col]).astype(str)))
+
+
+# The kernel of a worker process, kept between the units it runs (see _execute_unit_notebook).
+_WORKER_KERNEL: dict = {}
+RESET_SOURCE = 'get_ipython().run_line_magic("reset", "-f")\nimport matplotlib.pyplot as _plt; _plt.close("all"); del _plt'
+
+
+def _shutdown_worker_kernel() -> None:
+    km = _WORKER_KERNEL.pop("km", None)
+    if km is not None:
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # the kernel is gone already
+            pass
+
+
+def _execute_unit_notebook(path: str, executed: Path, parameters: dict, cwd: str) -> None:
+    """Execute one unit's notebook in this worker's long-lived kernel.
+
+    Papermill injects the parameters (its ``injected-parameters`` cell, as in
+    a papermill run); nbclient then runs the cells in a kernel the worker
+    keeps between units, after clearing its namespace (``%reset -f``), so the
+    imports are paid once per worker instead of once per unit. A dead kernel
+    is replaced. The executed notebook is written to ``executed`` even when
+    a cell fails (then a ``CellExecutionError`` is raised).
+    """
+    from multiprocessing.util import Finalize
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+    from papermill.parameterize import parameterize_notebook
+    from papermill.iorw import load_notebook_node
+
+    nb = parameterize_notebook(load_notebook_node(path), parameters, report_mode=False)  # papermill's reading and injection
+    reset = nbformat.v4.new_code_cell(RESET_SOURCE)
+    reset["id"] = "cxreport-reset"
+    nb.cells.insert(0, reset)
+    client = NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": cwd}}, timeout=None)
+    if "km" not in _WORKER_KERNEL:
+        _WORKER_KERNEL["km"] = client.create_kernel_manager()
+        Finalize(None, _shutdown_worker_kernel, exitpriority=10)  # runs when the worker process exits
+    client.km, client.owns_km = _WORKER_KERNEL["km"], False
+    try:
+        client.execute(cleanup_kc=False, cwd=cwd)
+    except DeadKernelError:
+        _shutdown_worker_kernel()
+        raise
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        nb.cells = [c for c in nb.cells if c.get("id") != "cxreport-reset"]
+        nbformat.write(nb, str(executed))
+
+
+def _run_unit(job: dict) -> dict:
+    """Execute and render one unit's notebook (runs in a worker process, in the worker's kernel).
+
+    Returns the job with ``ok``, ``seconds`` and, on failure, ``error``; a
+    failed executed notebook is copied to ``job["failed_dir"]``.
+    """
+    t0 = time.perf_counter()
+    out_dir, unit = Path(job["out_dir"]), job["unit"]
+    executed = out_dir / f"{unit}.ipynb"
+    result = {"unit": unit, "label": job["label"], "ok": False}
+    try:
+        _execute_unit_notebook(job["path"], executed, job["parameters"], job["cwd"])
+        nb = nbformat.read(str(executed), as_version=4)
+        nb.metadata["title"] = f"{job['title']}: {job['label']}"
+        nbformat.write(nb, str(executed))
+        formats = job["formats"]
+        if "html" in formats or "pdf" in formats:
+            text = render_html(executed, out_dir / f"{unit}.html")
+            if "pdf" in formats:
+                render_pdf(text, out_dir / f"{unit}.pdf", out_dir)
+            if "html" not in formats:
+                (out_dir / f"{unit}.html").unlink()
+        result["ok"] = True
+    except Exception as exc:  # one unit's failure must not lose the others
+        failed_dir = Path(job["failed_dir"])
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            shutil.copy2(executed, failed_dir / executed.name)
+            executed.unlink()
+        for ext in ("html", "pdf"):
+            (out_dir / f"{unit}.{ext}").unlink(missing_ok=True)
+        if hasattr(exc, "ename"):  # nbclient's CellExecutionError
+            result["error"] = f"{exc.ename}: {exc.evalue}"
+        else:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        result["kept"] = str(failed_dir / executed.name)
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def _execute_per_unit(nb: Notebook, units: list[tuple[str, str]], parameters: dict, staging: Path, failed_dir: Path,
+                      formats: tuple[str, ...], step: str, workers: int | None = None) -> dict:
+    """Run a per-unit notebook for every unit in parallel processes; returns the index entry with built and failed units."""
+    _, id_col, _, folder = PER_UNITS[nb.per]
+    out_dir = staging / folder
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        {
+            "path": str(nb.path), "cwd": str(nb.path.parent), "title": nb.title, "unit": unit, "label": label,
+            "parameters": {**parameters, id_col: unit}, "out_dir": str(out_dir), "failed_dir": str(failed_dir / folder),
+            "formats": tuple(formats),
+        }
+        for unit, label in units
+    ]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    _log(f"{step} {nb.name}: {len(jobs)} {nb.per} notebook(s) on {workers} worker(s)")
+    done, failed = {}, {}
+    if jobs:
+        # Fresh interpreters ("spawn"): no kernel-client state is inherited from this process.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_unit, job) for job in jobs]
+            for k, fut in enumerate(as_completed(futures), 1):
+                res = fut.result()
+                if res["ok"]:
+                    done[res["unit"]] = res
+                    _log(f"{step} {nb.name} [{k}/{len(jobs)}] {nb.per} {res['unit']}: done in {res['seconds']:.1f}s")
+                else:
+                    failed[res["unit"]] = res
+                    _log(f"{step} {nb.name} [{k}/{len(jobs)}] {nb.per} {res['unit']}: FAILED ({res['error']})")
+    units_built = [
+        {"id": unit, "label": label, "ipynb": f"{folder}/{unit}.ipynb",
+         **{ext: f"{folder}/{unit}.{ext}" for ext in ("html", "pdf") if ext in formats}}
+        for unit, label in units if unit in done
+    ]
+    units_failed = [
+        {"id": unit, "label": label, "error": failed[unit]["error"], "kept": failed[unit]["kept"]}
+        for unit, label in units if unit in failed
+    ]
+    return {"name": nb.name, "title": nb.title, "per": nb.per, "units": units_built, "failed": units_failed}
 
 
 def _log(msg: str) -> None:
@@ -173,9 +343,10 @@ def build_year(
         raise InputError([f"data folder {data_dir} does not exist"])
     params = load_params(root / "params", year, overrides)
     notebooks = discover(root / "notebooks")
+    # Checked against every notebook, so that --only does not flag the other notebooks' parameters as unknown.
+    per_notebook = parameters_for(notebooks, params)
     if only:
         notebooks = [nb for nb in notebooks if nb.name in only]
-    per_notebook = parameters_for(notebooks, params)
 
     result = BuildResult(year, out_dir / str(year))
     runnable = []
@@ -193,9 +364,21 @@ def build_year(
     (staging / "tables").mkdir(parents=True)
     metrics_dir = staging / ".metrics"
     reports = []
+    unit_failures = []
     try:
         for i, nb in enumerate(runnable, 1):
             t0 = time.perf_counter()
+            if nb.per:
+                supplied = {"year": int(year), "data_dir": str(data_dir)}
+                parameters = {**per_notebook[nb.name], **{k: v for k, v in supplied.items() if k in nb.parameters}}
+                entry = _execute_per_unit(nb, units_for(nb, data_dir), parameters, staging, out_dir / "_failed" / str(year),
+                                          formats, f"[{i}/{len(runnable)}]")
+                reports.append(entry)
+                result.built.append(nb.name)
+                unit_failures.extend(f"{nb.per} {u['id']} ({u['label']}): {u['error']}; kept at {u['kept']}" for u in entry["failed"])
+                _log(f"[{i}/{len(runnable)}] {nb.name}: {len(entry['units'])} built, {len(entry['failed'])} failed "
+                     f"in {time.perf_counter() - t0:.1f}s")
+                continue
             _log(f"[{i}/{len(runnable)}] {nb.name}: executing")
             supplied = {
                 "year": int(year),
@@ -242,6 +425,11 @@ def build_year(
     write_site_index(out_dir)
     result.seconds = time.perf_counter() - started
     _log(f"built {len(result.built)} report(s) for {year} in {result.seconds:.1f}s -> {result.year_dir}")
+    if unit_failures:
+        raise NotebookFailed(
+            f"{len(unit_failures)} per-unit notebook(s) failed; the year was published without them:\n  "
+            + "\n  ".join(unit_failures)
+        )
     return result
 
 
@@ -260,6 +448,21 @@ def write_year_index(year_dir: Path, run: dict) -> None:
     """``OUT/<YEAR>/index.html``: the year's reports, skipped reports and the data used."""
     items = []
     for r in run["reports"]:
+        if "units" in r:  # a per-unit notebook: one line per unit, failed units named
+            rows = "".join(
+                f"<li>{html.escape(u['id'])} {html.escape(u['label'])}: "
+                + " · ".join(f'<a href="{html.escape(u[k])}">{k.upper()}</a>' for k in ("html", "pdf") if k in u)
+                + "</li>"
+                for u in r["units"]
+            )
+            rows += "".join(
+                f'<li class="cx-skipped">{html.escape(u["id"])} {html.escape(u["label"])}: failed, '
+                f'{html.escape(u["error"])}</li>'
+                for u in r["failed"]
+            )
+            note = f" ({len(r['units'])} built" + (f", {len(r['failed'])} failed" if r["failed"] else "") + ")"
+            items.append(f"<li><strong>{html.escape(r['title'])}</strong>{note}<ul>{rows}</ul></li>")
+            continue
         links = " · ".join(f'<a href="{html.escape(r[k])}">{k.upper()}</a>' for k in ("html", "pdf") if k in r)
         items.append(f"<li><strong>{html.escape(r['title'])}</strong> {links}</li>")
     for name, why in run["skipped"].items():

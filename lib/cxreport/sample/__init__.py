@@ -13,9 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .accounts import generate_accounts
+from .maturity import generate_maturity
+from .partners import generate_partner_programme
+from .revenue import generate_revenue
 from .survey import generate_survey
 
-__all__ = ["generate_accounts", "generate_survey", "write_sample"]
+__all__ = ["generate_accounts", "generate_maturity", "generate_partner_programme", "generate_revenue", "generate_survey",
+           "write_sample"]
 
 
 def write_sample(out_dir: Path, seed: int = 2020, respondents: int | None = None) -> dict[str, Path]:
@@ -26,7 +30,13 @@ def write_sample(out_dir: Path, seed: int = 2020, respondents: int | None = None
     frames = {
         "accounts.csv": accounts.drop(columns=["health"]),
         "survey_responses.csv": generate_survey(seed=seed, respondents_per_year=respondents, accounts=accounts),
+        **generate_partner_programme(seed=seed, accounts=accounts),
     }
+    survey = frames["survey_responses.csv"]
+    # Every account behind a 2020 survey response is assessed in 2020, so satisfaction links to maturity.
+    frames["maturity_assessments.csv"] = generate_maturity(accounts, seed, always_assessed=survey.loc[survey["survey_year"] == 2020, "customer_id"])
+    # The ledger's churn follows the same accounts' survey answers and maturity (issue 4).
+    frames["revenue.csv"] = generate_revenue(accounts, seed, survey=survey, maturity=frames["maturity_assessments.csv"])
     written = {}
     for name, frame in frames.items():
         path = out / name

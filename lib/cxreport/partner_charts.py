@@ -1,0 +1,135 @@
+"""Charts of the partner-programme report and the partner scorecards, in the house style.
+
+Each function draws tables computed by :mod:`cxreport.partners` and
+:mod:`cxreport.customer_success`; none computes a figure of its own. Charts
+for a scorecard take ``highlight`` (one partner) and never label the others,
+so a scorecard does not reveal other partners.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .partners import ABOVE_95, ABOVE_998, BELOW_95, BELOW_998, NOT_RANKED, funnel_limits
+from .style import ACCENT, GRID, INK, MUTED, NEGATIVE, NEUTRAL, POSITIVE, PRIMARY, finish
+
+POSITION_COLOURS = {BELOW_998: NEGATIVE, BELOW_95: ACCENT, ABOVE_95: POSITIVE, ABOVE_998: POSITIVE}
+
+
+def nps_distribution(funnel: pd.DataFrame, target: float, title: str = "Partner NPS this year") -> plt.Figure:
+    """Histogram of ranked partners' NPS, with the programme NPS marked."""
+    ranked = funnel[funnel["position"] != NOT_RANKED]
+    fig, ax = plt.subplots(figsize=(7.2, 3.0))
+    bins = np.arange(-100, 101, 10)
+    ax.hist(ranked["nps"], bins=bins, color=PRIMARY, edgecolor="white")
+    ax.axvline(target, color=ACCENT, lw=2)
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top * 1.15)
+    ax.text(target - 2, top * 1.1, f"Programme {target:.1f}", color=ACCENT, ha="right", va="top", fontsize=9, fontweight="bold")
+    ax.set_xlim(-100, 100)
+    ax.set_xlabel(f"NPS of the {len(ranked)} ranked partners (-100 to +100)")
+    ax.set_ylabel("Partners")
+    ax.set_title(title)
+    return finish(fig)
+
+
+def funnel_plot(funnel: pd.DataFrame, summary: dict, highlight: str | None = None, labels: dict | None = None,
+                title: str = "Partner NPS against number of answers") -> plt.Figure:
+    """Funnel plot: each partner's NPS against its answers, with the control limits around the programme NPS.
+
+    Programme view (``highlight`` None): partners outside the limits are
+    coloured and labelled (with ``labels``: id -> name). Scorecard view:
+    only ``highlight`` is marked; every other partner is an unlabelled grey dot.
+    """
+    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    lo, hi = summary["levels"]
+    shown = funnel[funnel["n"] > 0]
+    n_max = max(float(shown["n"].max()) if len(shown) else 10.0, 10.0) * 1.08
+    grid = np.linspace(1, n_max, 300)
+    lim = funnel_limits(summary["target"], summary["sd"], grid, (lo, hi), summary["phi_used"])
+    for level, style in ((lo, "--"), (hi, "-")):
+        name = f"{100 * level:g}"
+        ax.plot(grid, lim[f"lower_{name}"], color=MUTED, ls=style, lw=1, label=f"{name}% limits")
+        ax.plot(grid, lim[f"upper_{name}"], color=MUTED, ls=style, lw=1)
+    ax.axhline(summary["target"], color=INK, lw=1)
+    ranked = shown[shown["position"] != NOT_RANKED]
+    small = shown[shown["position"] == NOT_RANKED]
+    ax.scatter(small["n"], small["nps"], s=22, facecolors="none", edgecolors=NEUTRAL, label=f"not ranked (< {summary['min_rank_n']} answers)")
+    if highlight is None:
+        colours = ranked["position"].map(POSITION_COLOURS).fillna(PRIMARY)
+        ax.scatter(ranked["n"], ranked["nps"], s=34, color=colours, zorder=3, label="ranked partner")
+        for r in ranked[ranked["position"].isin(POSITION_COLOURS)].itertuples():
+            name = (labels or {}).get(r.partner_id, r.partner_id)
+            ax.annotate(name, (r.n, r.nps), textcoords="offset points", xytext=(6, -3 if r.nps < summary["target"] else 3), fontsize=8, color=INK)
+    else:
+        ax.scatter(ranked["n"], ranked["nps"], s=26, color=NEUTRAL, zorder=2, label="other partners")
+        me = shown[shown["partner_id"] == highlight]
+        ax.scatter(me["n"], me["nps"], s=90, color=ACCENT, edgecolors=INK, zorder=4, label="this partner")
+    ax.text(n_max, summary["target"] + 2, f"programme {summary['target']:.1f}", ha="right", va="bottom", fontsize=8, color=INK)
+    ax.set_xlim(0, n_max)
+    ax.set_ylim(-105, 105)
+    ax.set_xlabel("Answers in the year")
+    ax.set_ylabel("NPS")
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=4, fontsize=8)
+    return finish(fig)
+
+
+def quarterly_trend(programme: pd.DataFrame, partner: pd.DataFrame | None = None, partner_label: str = "This partner",
+                    title: str = "NPS over the trailing four quarters") -> plt.Figure:
+    """Trailing-four-quarter NPS by quarter: the programme, and optionally one partner with its 95% band."""
+    fig, ax = plt.subplots(figsize=(7.2, 3.2))
+    x_labels = programme["quarter"].astype(str).tolist()
+    x = np.arange(len(x_labels))
+    ax.plot(x, programme["t4q_nps"], color=MUTED, lw=2, marker="o", ms=4, label="Programme")
+    if partner is not None:
+        p = partner.set_index(partner["quarter"].astype(str)).reindex(x_labels)
+        ax.fill_between(x, p["t4q_nps_ci_low"], p["t4q_nps_ci_high"], color=PRIMARY, alpha=0.15, lw=0, label="95% interval")
+        ax.plot(x, p["t4q_nps"], color=PRIMARY, lw=2, marker="o", ms=5, label=partner_label)
+    ax.set_xticks(x, x_labels, fontsize=9)
+    ax.axhline(0, color=GRID, lw=1)
+    if partner is None:  # the programme alone: zoom in on its range
+        lo, hi = programme["t4q_nps"].min(), programme["t4q_nps"].max()
+        ax.set_ylim(max(-100, lo - 15), min(100, hi + 15))
+        for xi, v in zip(x, programme["t4q_nps"]):
+            ax.annotate(f"{v:.1f}", (xi, v), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8, color=INK)
+    else:
+        ax.set_ylim(-100, 100)
+    ax.set_ylabel("NPS, trailing 4 quarters")
+    ax.set_title(title)
+    ax.legend(loc="lower left", ncols=3, fontsize=8)
+    return finish(fig)
+
+
+def responses_by_month(by_month: pd.DataFrame, title: str = "Survey answers by month") -> plt.Figure:
+    """Bars of answers per month, the fourth quarter highlighted."""
+    fig, ax = plt.subplots(figsize=(7.2, 2.8))
+    colours = [ACCENT if q == "Q4" else PRIMARY for q in by_month["quarter"]]
+    ax.bar(by_month["month_name"], by_month["responses"], color=colours, width=0.7)
+    for x, v in zip(by_month["month_name"], by_month["responses"]):
+        ax.text(x, v, f"{v}", ha="center", va="bottom", fontsize=8, color=INK)
+    ax.set_ylabel("Answers")
+    ax.set_ylim(0, max(by_month["responses"].max(), 1) * 1.18)
+    ax.set_title(title)
+    ax.grid(axis="x", visible=False)
+    return finish(fig)
+
+
+def growth_bars(table: pd.DataFrame, label: str, value: str = "yoy_pct", title: str = "Consumption growth, year over year") -> plt.Figure:
+    """Horizontal bars of growth (%) per partner (rows of ``table``, labelled by ``label``), negatives in red."""
+    t = table.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(t) + 1.2))
+    colours = [NEGATIVE if v < 0 else PRIMARY for v in t[value]]
+    ax.barh(t[label], t[value], color=colours, height=0.6)
+    for yi, v in enumerate(t[value]):
+        ax.text(v + (1 if v >= 0 else -1), yi, f"{v:+.0f}%", va="center", ha="left" if v >= 0 else "right", fontsize=8, color=INK)
+    lo, hi = min(t[value].min(), 0), max(t[value].max(), 0)
+    pad = 0.15 * (hi - lo or 10)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.axvline(0, color=MUTED, lw=0.8)
+    ax.set_xlabel("Growth of monthly consumption value (%)")
+    ax.set_title(title)
+    ax.grid(axis="y", visible=False)
+    return finish(fig)
