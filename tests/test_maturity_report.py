@@ -105,3 +105,13 @@ def test_assessment_of_unknown_customer_stops_the_run(root, tmp_path):
     assert proc.returncode == 2
     assert "maturity_assessments.csv row 2 (line 3), column customer_id: 'C99999'; expected a customer_id listed in accounts.csv" in proc.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_revenue_by_stage_links_the_ledger(built_sample):
+    out, _ = built_sample
+    import pandas as pd
+
+    t = pd.read_csv(out / "2020" / "tables" / "maturity_revenue_by_stage.csv")
+    assert list(t["stage"]) == [1, 2, 3, 4, 5]
+    assert t["revenue_share_pct"].sum() == pytest.approx(100.0)
+    assert (t["customers"] > 0).all()
