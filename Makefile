@@ -13,11 +13,12 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 DEST    ?=
+FORCE   ?=
 
 .PHONY: help setup report test lab sample publish new-year clean
 
 help: ## List the targets and the variables they take
-	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)]"
+	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)] [FORCE=1] [DEST=...]"
 	@echo
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
@@ -32,8 +33,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the project (done by every other target too)
 
-report: $(STAMP) ## Build every report for YEAR from DATA into OUT/YEAR
-	$(BIN)/cxreport report --year $(YEAR) --data $(DATA) --out $(OUT) --formats $(FORMATS)
+report: $(STAMP) ## Build the reports of YEAR from DATA into OUT/YEAR (only what changed; FORCE=1 rebuilds all)
+	$(BIN)/cxreport report --year $(YEAR) --data $(DATA) --out $(OUT) --formats $(FORMATS) $(if $(FORCE),--force)
 
 test: $(STAMP) ## Run the unit tests and the end-to-end notebook tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -128,4 +128,4 @@ def test_a_failing_scorecard_names_the_partner_and_keeps_the_others(root, tmp_pa
     assert (out / "_failed" / str(YEAR) / "partners" / "P002.ipynb").exists()
     index = (year / "index.html").read_text()
     assert "P002" in index and "failed" in index and "scorecard broke for P002" in index
-    assert re.search(r"\[\d/3\] partner P00\d: done", proc.stderr)  # progress per scorecard
+    assert re.search(r"\[\d/3\] 05_partner_scorecard/P00\d: done", proc.stderr)  # progress per scorecard

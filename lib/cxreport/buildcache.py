@@ -101,11 +101,23 @@ def _parses(source: str) -> bool:
 
 
 def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content (remembered per path, size and modification time within a run)."""
+    st = Path(path).stat()
+    return _digest(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
+    with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _modules_digests(notebook: str, notebook_digest: str) -> tuple[tuple[str, str], ...]:
+    return tuple((m, file_digest(_module_file(m))) for m in sorted(modules_used(Path(notebook))))
 
 
 def build_key(notebook: Path, parameters: dict, data_files: list[Path], formats: tuple[str, ...]) -> str:
@@ -119,7 +131,7 @@ def build_key(notebook: Path, parameters: dict, data_files: list[Path], formats:
         "parameters": json.dumps(parameters, sort_keys=True, default=str),
         "formats": sorted(formats),
         "data": {Path(p).name: (file_digest(p) if Path(p).is_file() else None) for p in sorted(data_files)},
-        "modules": {m: file_digest(_module_file(m)) for m in sorted(modules_used(notebook))},
+        "modules": dict(_modules_digests(str(notebook), file_digest(notebook))),
         "rendering": [file_digest(PACKAGE_DIR / "templates" / "report.css"), file_digest(PACKAGE_DIR / "render.py")],
         "versions": {pkg: _version(pkg) for pkg in SHAPING_PACKAGES},
     }
@@ -131,3 +143,9 @@ def _version(pkg: str) -> str | None:
         return metadata.version(pkg)
     except metadata.PackageNotFoundError:
         return None
+
+
+def tables_digest(tables_dir: Path) -> str:
+    """One hash of every CSV table of a year (names and contents): the workbook's build key."""
+    parts = {p.name: file_digest(p) for p in sorted(Path(tables_dir).glob("*.csv"))}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

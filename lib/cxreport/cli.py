@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a parameter (YAML value)")
     r.add_argument("--only", action="append", default=None, metavar="NOTEBOOK", help="build only this notebook (repeatable)")
     r.add_argument("--root", type=Path, default=Path("."), help="project folder holding notebooks/ and params/")
+    r.add_argument("--force", action="store_true", help="execute every notebook again, even those whose inputs did not change")
+    r.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: the number of cores)")
 
     s = sub.add_parser("sample", help="write the deterministic sample data")
     s.add_argument("--out", type=Path, default=Path("data/sample"))
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides = dict(parse_override(o) for o in args.overrides)
             formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
             try:
-                build_year(args.root, args.year, args.data, args.out, formats, overrides, args.only)
+                build_year(args.root, args.year, args.data, args.out, formats, overrides, args.only, args.force, args.workers)
             except NotebookFailed as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1

@@ -46,12 +46,13 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
+from . import buildcache
 from .inputs import CONTRACTS, InputError, check_references, fingerprint, load
 from .params import ParamsError, load_params
 from .render import page, render_html, render_pdf
 
 # Parameters the pipeline itself supplies; a notebook receives those it declares.
-PIPELINE_PARAMETERS = ("year", "data_dir", "tables_dir", "metrics_path")
+PIPELINE_PARAMETERS = ("year", "data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir")
 KNOWN_FORMATS = ("html", "pdf")
 # Per-unit notebooks (metadata ``cxreport.per``): the unit -> (file listing the units, id column = parameter name, label column, output folder).
 PER_UNITS = {"partner": ("partners.csv", "partner_id", "name", "partners")}
@@ -70,6 +71,8 @@ class Notebook:
     requires: list[str]
     parameters: dict
     per: str | None = None
+    optional: list[str] = field(default_factory=list)
+    runs_last: bool = False
 
     @property
     def name(self) -> str:
@@ -95,7 +98,8 @@ def discover(notebooks_dir: Path) -> list[Notebook]:
         per = meta.get("per")
         if per is not None and per not in PER_UNITS:
             raise ParamsError(f"{path.name}: metadata cxreport.per is {per!r}; expected one of {', '.join(PER_UNITS)}")
-        found.append(Notebook(path, nb.metadata.get("title", path.stem), list(meta.get("requires", [])), params, per))
+        found.append(Notebook(path, nb.metadata.get("title", path.stem), list(meta.get("requires", [])), params, per,
+                              list(meta.get("optional", [])), meta.get("runs") == "last"))
     return found
 
 
@@ -243,72 +247,55 @@ def _run_unit(job: dict) -> dict:
     return result
 
 
-def _execute_per_unit(nb: Notebook, units: list[tuple[str, str]], parameters: dict, staging: Path, failed_dir: Path,
-                      formats: tuple[str, ...], step: str, workers: int | None = None) -> dict:
-    """Run a per-unit notebook for every unit in parallel processes; returns the index entry with built and failed units."""
-    _, id_col, _, folder = PER_UNITS[nb.per]
-    out_dir = staging / folder
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [
-        {
-            "path": str(nb.path), "cwd": str(nb.path.parent), "title": nb.title, "unit": unit, "label": label,
-            "parameters": {**parameters, id_col: unit}, "out_dir": str(out_dir), "failed_dir": str(failed_dir / folder),
-            "formats": tuple(formats),
-        }
-        for unit, label in units
-    ]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
-    _log(f"{step} {nb.name}: {len(jobs)} {nb.per} notebook(s) on {workers} worker(s)")
-    done, failed = {}, {}
-    if jobs:
-        # Fresh interpreters ("spawn"): no kernel-client state is inherited from this process.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_unit, job) for job in jobs]
-            for k, fut in enumerate(as_completed(futures), 1):
-                res = fut.result()
-                if res["ok"]:
-                    done[res["unit"]] = res
-                    _log(f"{step} {nb.name} [{k}/{len(jobs)}] {nb.per} {res['unit']}: done in {res['seconds']:.1f}s")
-                else:
-                    failed[res["unit"]] = res
-                    _log(f"{step} {nb.name} [{k}/{len(jobs)}] {nb.per} {res['unit']}: FAILED ({res['error']})")
-    units_built = [
-        {"id": unit, "label": label, "ipynb": f"{folder}/{unit}.ipynb",
-         **{ext: f"{folder}/{unit}.{ext}" for ext in ("html", "pdf") if ext in formats}}
-        for unit, label in units if unit in done
-    ]
-    units_failed = [
-        {"id": unit, "label": label, "error": failed[unit]["error"], "kept": failed[unit]["kept"]}
-        for unit, label in units if unit in failed
-    ]
-    return {"name": nb.name, "title": nb.title, "per": nb.per, "units": units_built, "failed": units_failed}
-
-
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _execute(nb: Notebook, out_path: Path, parameters: dict, failed_dir: Path) -> None:
+def _run_notebook(job: dict) -> dict:
+    """Execute one report notebook with papermill (fresh kernel) and render it; runs in a worker process.
+
+    Never raises: returns the job's result with ``ok``, ``seconds`` and, on
+    failure, ``error`` (notebook, cell and exception) and ``kept`` (where the
+    failed executed notebook was copied).
+    """
+    t0 = time.perf_counter()
+    staging, name = Path(job["staging"]), job["name"]
+    executed = staging / f"{name}.ipynb"
+    result = {"id": job["id"], "ok": False}
     try:
-        pm.execute_notebook(
-            str(nb.path),
-            str(out_path),
-            parameters=parameters,
-            cwd=str(nb.path.parent),
-            progress_bar=sys.stderr.isatty(),
-            report_mode=False,
-            log_output=False,
-        )
-    except pm.PapermillExecutionError as exc:
+        pm.execute_notebook(job["path"], str(executed), parameters=job["parameters"], cwd=job["cwd"],
+                            progress_bar=False, report_mode=False, log_output=False)
+        if "html" in job["formats"] or "pdf" in job["formats"]:
+            text = render_html(executed, staging / f"{name}.html")
+            if "pdf" in job["formats"]:
+                render_pdf(text, staging / f"{name}.pdf", staging)
+            if "html" not in job["formats"]:
+                (staging / f"{name}.html").unlink()
+        result["ok"] = True
+    except Exception as exc:
+        failed_dir = Path(job["failed_dir"])
         failed_dir.mkdir(parents=True, exist_ok=True)
-        kept = failed_dir / out_path.name
-        if out_path.exists():
-            shutil.copy2(out_path, kept)
-        # papermill counts the injected-parameters cell; cell_index is the executed notebook's.
-        raise NotebookFailed(
-            f"notebook {nb.path.name} failed in cell {exc.cell_index} (execution {exc.exec_count}): "
-            f"{exc.ename}: {exc.evalue}\n  the executed notebook is kept for debugging at {kept}"
-        ) from None
+        kept = failed_dir / executed.name
+        if executed.exists():
+            shutil.copy2(executed, kept)
+        if isinstance(exc, pm.PapermillExecutionError):
+            # papermill's cell_index counts the executed notebook's cells, injected parameters included.
+            result["error"] = (f"notebook {Path(job['path']).name} failed in cell {exc.cell_index} "
+                               f"(execution {exc.exec_count}): {exc.ename}: {exc.evalue}")
+        else:
+            result["error"] = f"notebook {Path(job['path']).name} failed: {type(exc).__name__}: {exc}"
+        result["kept"] = str(kept)
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def _run_job(job: dict) -> dict:
+    """Worker entry point: a per-unit job (long-lived kernel) or a report notebook (papermill)."""
+    if job.get("unit"):
+        res = _run_unit(job)
+        res["id"] = job["id"]
+        return res
+    return _run_notebook(job)
 
 
 def merge_metrics(fragments: list[Path]) -> dict:
@@ -320,6 +307,49 @@ def merge_metrics(fragments: list[Path]) -> dict:
     return merged
 
 
+def write_workbook(tables_dir: Path, path: Path) -> None:
+    """Every CSV table of the year as one Excel workbook, a sheet per table (names cut to Excel's 31 characters)."""
+    import pandas as pd
+
+    tables = sorted(Path(tables_dir).glob("*.csv"))
+    if not tables:
+        return
+    used: set[str] = set()
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for csv in tables:
+            sheet, k = csv.stem[:31], 2
+            while sheet in used:  # two long names with the same start
+                sheet, k = f"{csv.stem[:28]}~{k}", k + 1
+            used.add(sheet)
+            pd.read_csv(csv).to_excel(writer, sheet_name=sheet, index=False)
+
+
+# Parameters that only say where this run writes or reads: not part of what a report depends on.
+RUN_PATHS = ("data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir")
+MANIFEST = Path(".build") / "manifest.json"
+
+
+def _read_manifest(year_dir: Path) -> dict:
+    path = year_dir / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _validated(data_dir: Path, files: set[str], previous: dict) -> dict[str, dict]:
+    """Validate the input files, or reuse last build's verdict when no file and no contract changed."""
+    from . import inputs as inputs_module
+
+    contract_digest = buildcache.file_digest(Path(inputs_module.__file__))
+    prints = {name: fingerprint(Path(data_dir) / name) for name in sorted(files)}
+    old = previous.get("validated", {})
+    if (old.get("contract") == contract_digest and set(old.get("files", {})) == set(prints)
+            and all(old["files"][n]["sha256"] == p["sha256"] for n, p in prints.items())):
+        return {"contract": contract_digest, "files": old["files"]}
+    return {"contract": contract_digest, "files": validate_inputs(data_dir, files)}
+
+
 def build_year(
     root: Path,
     year: int,
@@ -328,11 +358,21 @@ def build_year(
     formats: tuple[str, ...] = KNOWN_FORMATS,
     overrides: dict | None = None,
     only: list[str] | None = None,
+    force: bool = False,
+    workers: int | None = None,
 ) -> BuildResult:
     """Build every report of ``year``; see the module docstring for the steps.
 
+    Incremental: each report (and each per-unit scorecard) has a build key
+    (:func:`cxreport.buildcache.build_key`); when it equals the key stored
+    with the year's current outputs, those outputs are reused instead of
+    executing the notebook again. ``force`` rebuilds everything. Notebooks
+    run in parallel on ``workers`` processes (default: the number of cores);
+    a notebook marked ``"runs": "last"`` (the executive summary) runs after
+    all the others, with their headline figures.
+
     Raises :class:`ParamsError` or :class:`InputError` before writing
-    anything, or :class:`NotebookFailed` after cleaning up the staging folder.
+    anything, or :class:`NotebookFailed`.
     """
     started = time.perf_counter()
     root, data_dir, out_dir = Path(root).resolve(), Path(data_dir).resolve(), Path(out_dir).resolve()
@@ -357,66 +397,57 @@ def build_year(
             _log(f"skip  {nb.name}: {result.skipped[nb.name]}")
         else:
             runnable.append(nb)
-    inputs = validate_inputs(data_dir, {f for nb in runnable for f in nb.requires})
+    previous = {} if force else _read_manifest(result.year_dir)
+    read = {f for nb in runnable for f in nb.requires} | {f for nb in runnable for f in nb.optional if (data_dir / f).is_file()}
+    validated = _validated(data_dir, read, previous)
+    inputs = validated["files"]
 
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".staging-{year}-{uuid.uuid4().hex[:8]}"
     (staging / "tables").mkdir(parents=True)
     metrics_dir = staging / ".metrics"
-    reports = []
-    unit_failures = []
+    metrics_dir.mkdir()
+    failed_dir = out_dir / "_failed" / str(year)
+    manifest = {"jobs": {}, "validated": validated}
+    entries: dict[str, dict] = {}
+    unit_failures: list[str] = []
     try:
-        for i, nb in enumerate(runnable, 1):
-            t0 = time.perf_counter()
-            if nb.per:
-                supplied = {"year": int(year), "data_dir": str(data_dir)}
-                parameters = {**per_notebook[nb.name], **{k: v for k, v in supplied.items() if k in nb.parameters}}
-                entry = _execute_per_unit(nb, units_for(nb, data_dir), parameters, staging, out_dir / "_failed" / str(year),
-                                          formats, f"[{i}/{len(runnable)}]")
-                reports.append(entry)
+        first = [nb for nb in runnable if not nb.runs_last]
+        last = [nb for nb in runnable if nb.runs_last]
+        for batch in (first, last):
+            jobs = []
+            for nb in batch:
+                jobs.extend(_jobs_for(nb, year, data_dir, out_dir, staging, per_notebook[nb.name], formats, failed_dir))
+            _run_batch(jobs, staging, result.year_dir, previous, manifest, workers)
+            for nb in batch:
+                entries[nb.name] = _entry_for(nb, [j for j in jobs if j["nb"] is nb], manifest, formats, unit_failures)
                 result.built.append(nb.name)
-                unit_failures.extend(f"{nb.per} {u['id']} ({u['label']}): {u['error']}; kept at {u['kept']}" for u in entry["failed"])
-                _log(f"[{i}/{len(runnable)}] {nb.name}: {len(entry['units'])} built, {len(entry['failed'])} failed "
-                     f"in {time.perf_counter() - t0:.1f}s")
-                continue
-            _log(f"[{i}/{len(runnable)}] {nb.name}: executing")
-            supplied = {
-                "year": int(year),
-                "data_dir": str(data_dir),
-                "tables_dir": str(staging / "tables"),
-                "metrics_path": str(metrics_dir / f"{nb.name}.json"),
-            }
-            parameters = {**per_notebook[nb.name], **{k: v for k, v in supplied.items() if k in nb.parameters}}
-            executed = staging / f"{nb.name}.ipynb"
-            _execute(nb, executed, parameters, out_dir / "_failed" / str(year))
-            entry = {"name": nb.name, "title": nb.title, "ipynb": executed.name}
-            if "html" in formats or "pdf" in formats:
-                _log(f"[{i}/{len(runnable)}] {nb.name}: rendering {', '.join(formats)}")
-                text = render_html(executed, staging / f"{nb.name}.html")
-                if "html" in formats:
-                    entry["html"] = f"{nb.name}.html"
-                if "pdf" in formats:
-                    render_pdf(text, staging / f"{nb.name}.pdf", staging)
-                    entry["pdf"] = f"{nb.name}.pdf"
-                if "html" not in formats:
-                    (staging / f"{nb.name}.html").unlink()
-            reports.append(entry)
-            result.built.append(nb.name)
-            _log(f"[{i}/{len(runnable)}] {nb.name}: done in {time.perf_counter() - t0:.1f}s")
 
-        metrics = merge_metrics(list(metrics_dir.glob("*.json"))) if metrics_dir.exists() else {}
+        metrics = merge_metrics(list(metrics_dir.glob("*.json")))
         run = {
             "year": int(year),
             "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
             "data_dir": str(data_dir),
             "inputs": inputs,
-            "reports": reports,
+            "reports": [entries[nb.name] for nb in runnable],
             "skipped": result.skipped,
+            "failed": [f.split(" ", 1)[0] for f in unit_failures],
+            "executed": sorted(k for k, v in manifest["jobs"].items() if not v.get("reused")),
+            "reused": sorted(k for k, v in manifest["jobs"].items() if v.get("reused")),
         }
         (staging / "metrics.json").write_text(json.dumps({"run": run, **metrics}, indent=2, sort_keys=True), encoding="utf-8")
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        tables_digest = buildcache.tables_digest(staging / "tables")
+        old_book = result.year_dir / "tables.xlsx"
+        if previous.get("tables") == tables_digest and old_book.is_file():
+            shutil.copy2(old_book, staging / "tables.xlsx")  # no table changed: the workbook neither
+        else:
+            write_workbook(staging / "tables", staging / "tables.xlsx")
+        manifest["tables"] = tables_digest
         if not any((staging / "tables").iterdir()):
             (staging / "tables").rmdir()
+        (staging / MANIFEST).parent.mkdir(exist_ok=True)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str), encoding="utf-8")
         write_year_index(staging, run)
         _swap_into_place(staging, result.year_dir)
     except BaseException:
@@ -424,13 +455,133 @@ def build_year(
         raise
     write_site_index(out_dir)
     result.seconds = time.perf_counter() - started
-    _log(f"built {len(result.built)} report(s) for {year} in {result.seconds:.1f}s -> {result.year_dir}")
+    executed, reused = len(run["executed"]), len(run["reused"])
+    _log(f"built {len(result.built)} report(s) for {year} in {result.seconds:.1f}s "
+         f"({executed} notebook run(s) executed, {reused} reused) -> {result.year_dir}")
     if unit_failures:
         raise NotebookFailed(
-            f"{len(unit_failures)} per-unit notebook(s) failed; the year was published without them:\n  "
-            + "\n  ".join(unit_failures)
+            f"{len(unit_failures)} per-unit notebook(s) failed; the year was built without them "
+            "(listed in its index; `make publish` refuses it until they are fixed):\n  " + "\n  ".join(unit_failures)
         )
     return result
+
+
+def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: Path, nb_params: dict,
+              formats: tuple[str, ...], failed_dir: Path) -> list[dict]:
+    """The execution jobs of one notebook (one, or one per unit), each with its build key."""
+    supplied = {
+        "year": int(year),
+        "data_dir": str(data_dir),
+        "tables_dir": str(staging / ".jobs" / nb.name / "tables"),
+        "metrics_path": str(staging / ".metrics" / f"{nb.name}.json"),
+        "metrics_dir": str(staging / ".metrics"),
+        "out_dir": str(out_dir),
+    }
+    parameters = {**nb_params, **{k: v for k, v in supplied.items() if k in nb.parameters}}
+    data_files = [data_dir / f for f in (*nb.requires, *nb.optional)]
+    if nb.runs_last:  # it reads the other reports' headline figures and earlier years' builds
+        data_files += sorted((staging / ".metrics").glob("*.json"))
+        data_files += [p for p in sorted(out_dir.glob("*/metrics.json")) if p.parent.name.isdigit() and p.parent.name != str(year)]
+    base = {"nb": nb, "path": str(nb.path), "cwd": str(nb.path.parent), "title": nb.title, "formats": tuple(formats),
+            "staging": str(staging)}
+    if not nb.per:
+        key_params = {k: v for k, v in parameters.items() if k not in RUN_PATHS}
+        return [{**base, "id": nb.name, "name": nb.name, "parameters": parameters, "failed_dir": str(failed_dir),
+                 "key": buildcache.build_key(nb.path, key_params, data_files, formats)}]
+    _, id_col, _, folder = PER_UNITS[nb.per]
+    (staging / folder).mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for unit, label in units_for(nb, data_dir):
+        unit_params = {**parameters, id_col: unit}
+        key_params = {k: v for k, v in unit_params.items() if k not in RUN_PATHS}
+        jobs.append({**base, "id": f"{nb.name}/{unit}", "unit": unit, "label": label, "parameters": unit_params,
+                     "out_dir": str(staging / folder), "failed_dir": str(failed_dir / folder),
+                     "key": buildcache.build_key(nb.path, key_params, data_files, formats)})
+    return jobs
+
+
+def _outputs_of(job: dict) -> list[str]:
+    """Files (relative to the year folder) a finished job produced."""
+    staging = Path(job["staging"])
+    if job.get("unit"):
+        folder = Path(job["out_dir"]).relative_to(staging)
+        return [str(folder / f"{job['unit']}.{ext}") for ext in ("ipynb", "html", "pdf") if (staging / folder / f"{job['unit']}.{ext}").exists()]
+    files = [f"{job['name']}.{ext}" for ext in ("ipynb", "html", "pdf") if (staging / f"{job['name']}.{ext}").exists()]
+    return files + [f"tables/{p.name}" for p in sorted((staging / ".jobs" / job["name"] / "tables").glob("*.csv"))]
+
+
+def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, manifest: dict, workers: int | None) -> None:
+    """Reuse what is up to date, execute the rest in parallel; record every job in the manifest.
+
+    A failed report notebook stops the run (``NotebookFailed``) once the jobs
+    already running have finished; a failed per-unit job is recorded and the
+    others go on.
+    """
+    todo = []
+    for job in jobs:
+        old = previous.get("jobs", {}).get(job["id"])
+        if old and old.get("key") == job["key"] and all((year_dir / f).is_file() for f in old["files"]):
+            for rel in old["files"]:
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(year_dir / rel, target)
+            if old.get("metrics") is not None and not job.get("unit"):
+                (staging / ".metrics" / f"{job['name']}.json").write_text(json.dumps(old["metrics"]), encoding="utf-8")
+            manifest["jobs"][job["id"]] = {**old, "reused": True}
+            _log(f"reuse {job['id']}: inputs unchanged since the last build")
+        else:
+            todo.append(job)
+    if not todo:
+        return
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    _log(f"run   {len(todo)} notebook(s) on {workers} worker(s)")
+    failures = []
+    # Fresh interpreters ("spawn"): no kernel-client state is inherited from this process.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_job, {k: v for k, v in job.items() if k != "nb"}): job for job in todo}
+        for k, fut in enumerate(as_completed(futures), 1):
+            if fut.cancelled():
+                continue
+            job, res = futures[fut], fut.result()
+            if not res["ok"]:
+                _log(f"[{k}/{len(todo)}] {job['id']}: FAILED ({res['error']})")
+                if not job.get("unit"):
+                    failures.append(f"{res['error']}\n  the executed notebook is kept for debugging at {res['kept']}")
+                    for other in futures:  # a report failed: start nothing new
+                        other.cancel()
+                manifest["jobs"][job["id"]] = {"key": None, "files": [], "failed": res["error"], "kept": res.get("kept")}
+                continue
+            _log(f"[{k}/{len(todo)}] {job['id']}: done in {res['seconds']:.1f}s")
+            if not job.get("unit"):
+                for table in (staging / ".jobs" / job["name"] / "tables").glob("*.csv"):
+                    shutil.copy2(table, staging / "tables" / table.name)
+            metrics = None
+            if not job.get("unit"):
+                frag = staging / ".metrics" / f"{job['name']}.json"
+                metrics = json.loads(frag.read_text(encoding="utf-8")) if frag.is_file() else None
+            manifest["jobs"][job["id"]] = {"key": job["key"], "files": _outputs_of(job), "metrics": metrics}
+    shutil.rmtree(staging / ".jobs", ignore_errors=True)
+    if failures:
+        raise NotebookFailed("\n".join(failures))
+
+
+def _entry_for(nb: Notebook, jobs: list[dict], manifest: dict, formats: tuple[str, ...], unit_failures: list[str]) -> dict:
+    """The index entry of a built notebook (per-unit notebooks list their units, failed ones named)."""
+    if not nb.per:
+        entry = {"name": nb.name, "title": nb.title, "ipynb": f"{nb.name}.ipynb"}
+        entry.update({ext: f"{nb.name}.{ext}" for ext in ("html", "pdf") if ext in formats})
+        return entry
+    folder = PER_UNITS[nb.per][3]
+    built, failed = [], []
+    for job in jobs:
+        rec = manifest["jobs"][job["id"]]
+        if rec.get("failed"):
+            failed.append({"id": job["unit"], "label": job["label"], "error": rec["failed"], "kept": rec["kept"]})
+            unit_failures.append(f"{nb.name}:{job['unit']} {nb.per} {job['unit']} ({job['label']}): {rec['failed']}; kept at {rec['kept']}")
+        else:
+            built.append({"id": job["unit"], "label": job["label"], "ipynb": f"{folder}/{job['unit']}.ipynb",
+                          **{ext: f"{folder}/{job['unit']}.{ext}" for ext in ("html", "pdf") if ext in formats}})
+    return {"name": nb.name, "title": nb.title, "per": nb.per, "units": built, "failed": failed}
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:
