@@ -134,7 +134,15 @@ def test_unknown_parameter_is_refused(root, tmp_path):
 
 def test_notebooks_run_top_to_bottom_with_their_defaults(root, tmp_path):
     """What an analyst gets in JupyterLab: each notebook, unparameterised, from the notebooks folder."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
     import papermill as pm
 
-    for nb in sorted((root / "notebooks").glob("*.ipynb")):
-        pm.execute_notebook(str(nb), str(tmp_path / nb.name), cwd=str(nb.parent), progress_bar=False)
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = [pool.submit(pm.execute_notebook, str(nb), str(tmp_path / nb.name), cwd=str(nb.parent), progress_bar=False)
+                for nb in notebooks]
+        for nb, run in zip(notebooks, runs):
+            run.result()  # raises, naming the cell, if a notebook fails with its defaults
