@@ -526,7 +526,9 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(year_dir / rel, target)
             if old.get("metrics") is not None and not job.get("unit"):
-                (staging / ".metrics" / f"{job['name']}.json").write_text(json.dumps(old["metrics"]), encoding="utf-8")
+                # Written as write_metrics writes it, so the summary's build key sees identical bytes.
+                (staging / ".metrics" / f"{job['name']}.json").write_text(
+                    json.dumps(old["metrics"], indent=2, sort_keys=True), encoding="utf-8")
             manifest["jobs"][job["id"]] = {**old, "reused": True}
             _log(f"reuse {job['id']}: inputs unchanged since the last build")
         else:
