@@ -31,6 +31,7 @@ partners, their executed notebooks are kept under
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import multiprocessing
@@ -626,6 +627,8 @@ def write_year_index(year_dir: Path, run: dict) -> None:
     )
     tables = sorted(p.name for p in (year_dir / "tables").glob("*.csv")) if (year_dir / "tables").exists() else []
     table_links = "".join(f'<li><a href="tables/{html.escape(t)}">{html.escape(t)}</a></li>' for t in tables)
+    if (year_dir / "tables.xlsx").exists():
+        table_links = '<li><a href="tables.xlsx"><strong>All tables as one Excel workbook</strong></a></li>' + table_links
     body = (
         f'<div class="cx-index"><h1>Reports {run["year"]}</h1>'
         f'<p class="cx-muted">Built {html.escape(run["generated_at"])}. Headline figures: <a href="metrics.json">metrics.json</a>.</p>'
@@ -645,10 +648,14 @@ def write_site_index(out_dir: Path) -> None:
         run = json.loads(metrics.read_text(encoding="utf-8")).get("run", {}) if metrics.exists() else {}
         n = len(run.get("reports", []))
         skipped = len(run.get("skipped", {}))
+        failed = len(run.get("failed", []))
+        # One fingerprint of all the year's inputs: equal fingerprints, equal data.
+        data = hashlib.sha256("".join(sorted(f.get("sha256", "") for f in run.get("inputs", {}).values())).encode()).hexdigest()[:12]
         years.append(
             f'<li><a href="{d.name}/index.html"><strong>{d.name}</strong></a>: {n} report(s)'
             + (f", {skipped} skipped" if skipped else "")
-            + f' <span class="cx-muted">built {html.escape(run.get("generated_at", "?"))}</span></li>'
+            + (f', <span class="cx-skipped">{failed} failed</span>' if failed else "")
+            + f' <span class="cx-muted">built {html.escape(run.get("generated_at", "?"))}, data <code>{data}</code></span></li>'
         )
     body = '<div class="cx-index"><h1>Customer-experience reports</h1><ul>' + "".join(years) + "</ul></div>"
     tmp = Path(out_dir) / f".index-{uuid.uuid4().hex[:8]}.html"
