@@ -29,3 +29,9 @@ def built_sample(tmp_path_factory):
     proc = run_cli(ROOT, "--year", str(SAMPLE_YEAR), "--data", str(ROOT / "data" / "sample"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out, proc
+
+
+@pytest.fixture(scope="session")
+def year_dir(built_sample) -> Path:
+    """The sample year's folder of the shared build (OUT/2020)."""
+    return built_sample[0] / str(SAMPLE_YEAR)

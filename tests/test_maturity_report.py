@@ -16,11 +16,6 @@ YEAR = 2020
 
 
 @pytest.fixture(scope="module")
-def year_dir(built_sample):
-    return built_sample[0] / str(YEAR)
-
-
-@pytest.fixture(scope="module")
 def expected(root):
     """What the library gives on the sample data, to check the report's figures against."""
     assessments = load(root / "data" / "sample" / "maturity_assessments.csv", MATURITY)

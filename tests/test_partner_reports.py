@@ -19,11 +19,6 @@ YEAR = 2020
 
 
 @pytest.fixture(scope="module")
-def year_dir(built_sample):
-    return built_sample[0] / str(YEAR)
-
-
-@pytest.fixture(scope="module")
 def sample(root):
     return pt.load_programme(root / "data" / "sample")
 

@@ -14,11 +14,6 @@ YEAR = 2020
 
 
 @pytest.fixture(scope="module")
-def year_dir(built_sample):
-    return built_sample[0] / str(YEAR)
-
-
-@pytest.fixture(scope="module")
 def metrics(year_dir):
     return json.loads((year_dir / "metrics.json").read_text())
 
