@@ -290,3 +290,9 @@ def test_committed_partner_sample_is_what_the_generator_writes(root):
 
     for name, frame in generate_partner_programme(accounts=generate_accounts()).items():
         assert frame.to_csv(index=False).encode() == (root / "data" / "sample" / name).read_bytes(), name
+
+
+def test_flagged_partners_lists_ids_per_limit():
+    funnel = pd.DataFrame({"partner_id": ["A", "B", "C", "D", "E"],
+                           "position": [pt.BELOW_998, pt.WITHIN, pt.ABOVE_95, pt.BELOW_998, pt.NOT_RANKED]})
+    assert pt.flagged_partners(funnel) == {"below_998": ["A", "D"], "below_95": [], "above_95": ["C"], "above_998": []}

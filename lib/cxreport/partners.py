@@ -340,6 +340,15 @@ def nps_funnel(
     return table, summary
 
 
+FLAG_KEYS = (("below_998", BELOW_998), ("below_95", BELOW_95), ("above_95", ABOVE_95), ("above_998", ABOVE_998))
+
+
+def flagged_partners(funnel: pd.DataFrame) -> dict[str, list[str]]:
+    """The partner ids outside each funnel limit (``below_998``, ``below_95``, ``above_95``, ``above_998``),
+    from the table :func:`nps_funnel` returns; the form the headline figures record them in."""
+    return {key: funnel.loc[funnel["position"] == position, "partner_id"].tolist() for key, position in FLAG_KEYS}
+
+
 # ------------------------------------------------------------------ Microsoft CSAT index
 NSAT_LEVELS = ("very_satisfied", "somewhat_satisfied", "somewhat_dissatisfied", "very_dissatisfied")
 DEFAULT_NSAT_MAPPING = {5: "very_satisfied", 4: "somewhat_satisfied", 3: "somewhat_dissatisfied", 2: "very_dissatisfied", 1: "very_dissatisfied"}

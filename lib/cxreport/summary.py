@@ -816,9 +816,7 @@ def partner_section(frames: dict, year: int, settings: dict | None = None) -> di
         "partners": len(ids),
         "responses": int(len(current)),
         "nps": {"score": head.score, "ci95": [head.ci_low, head.ci_high], "n": head.n},
-        "funnel": {"target": summary["target"],
-                   **{key: funnel.loc[funnel["position"] == pos, "partner_id"].tolist()
-                      for key, pos in (("below_998", pt.BELOW_998), ("below_95", pt.BELOW_95), ("above_95", pt.ABOVE_95), ("above_998", pt.ABOVE_998))}},
+        "funnel": {"target": summary["target"], **pt.flagged_partners(funnel)},
         "csat_index": {"met": met, "not_met": int(len(ci) - met)},
     }
     month = cs.report_month(usage, year)
