@@ -1,6 +1,8 @@
 """Command line: ``cxreport report``, ``cxreport sample``, ``cxreport validate``.
 
-Exit codes: 0 success, 1 a notebook failed, 2 bad input data or parameters.
+Exit codes: 0 success, 1 a notebook failed (or publishing was refused, or
+another run holds the output folder), 2 bad input data or parameters,
+130/143 stopped by SIGINT/SIGTERM (nothing half-written is left behind).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from .inputs import InputError
 from .params import ParamsError, parse_override
+from .safe_output import UnsafePath
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--root", type=Path, default=Path("."), help="project folder holding notebooks/ and params/")
     r.add_argument("--force", action="store_true", help="execute every notebook again, even those whose inputs did not change")
     r.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: the number of cores)")
+    r.add_argument("--prune", action="store_true",
+                   help="remove the earlier outputs of reports whose input is missing (by default they are kept)")
 
     s = sub.add_parser("sample", help="write the deterministic sample data")
     s.add_argument("--out", type=Path, default=Path("data/sample"))
@@ -54,14 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             from .pipeline import NotebookFailed, build_year
+            from .run_guard import Interrupted, RunLocked
 
             overrides = dict(parse_override(o) for o in args.overrides)
             formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
             try:
-                build_year(args.root, args.year, args.data, args.out, formats, overrides, args.only, args.force, args.workers)
-            except NotebookFailed as exc:
+                build_year(args.root, args.year, args.data, args.out, formats, overrides, args.only, args.force,
+                           args.workers, prune=args.prune)
+            except (NotebookFailed, RunLocked) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
+            except Interrupted as exc:
+                print(f"stopped: {exc}; the previous build of {args.year} is unchanged", file=sys.stderr)
+                return exc.exit_code
         elif args.command == "sample":
             from .sample import write_sample
 
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     needs.setdefault(name, []).append(nb.name)
             for name, notebooks in sorted(needs.items()):
                 print(f"  {name:32s} for {', '.join(notebooks)}")
-    except (InputError, ParamsError) as exc:
+    except (InputError, ParamsError, UnsafePath) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

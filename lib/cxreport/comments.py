@@ -14,34 +14,24 @@ import warnings
 import numpy as np
 import pandas as pd
 
-# An e-mail address: local part, @, a dotted domain.
-EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-# A phone number: an optional +, then at least 7 digits with spaces, dots,
-# dashes or brackets between them. Short numbers (years, versions) are kept.
-PHONE_PATTERN = r"(?<![\w.])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w])"
-# Any text that could hold a phone number: seven digits with at most two other characters between each.
-SEVEN_DIGITS = r"\d(?:\D{0,2}\d){6}"
-EMAIL_MASK = "[e-mail removed]"
-PHONE_MASK = "[phone removed]"
+from . import privacy
+
+# Kept for callers that import them; the masks come from :mod:`cxreport.privacy`.
+EMAIL_MASK = privacy.MASKS["e-mail"]
+PHONE_MASK = privacy.MASKS["phone"]
+QUOTE_MODES = ("redacted", "off")
 
 
-def redact_personal_data(text: pd.Series) -> pd.Series:
-    """Replace e-mail addresses and phone numbers in free text with a mask.
+def redact_personal_data(text: pd.Series, known_names=()) -> pd.Series:
+    """Mask personal data in free text: e-mail addresses (plain, Unicode, obfuscated),
+    phone numbers (libphonenumber), IBANs (ISO 13616 checksum), card numbers (Luhn),
+    profile URLs, handles, links, long numbers, ``known_names`` (values of contact
+    columns) and probable personal names. See :func:`cxreport.privacy.redact`.
 
-    Vectorised (pandas ``str.replace``). Missing values stay missing. Anything
-    quoted in a report passes through here first, because respondents do type
-    their contact details into comment boxes.
+    Missing values stay missing. Anything quoted in a report passes through here first,
+    because respondents do type their contact details into comment boxes.
     """
-    s = pd.Series(text, dtype="string")
-    # Cheap pre-filters first: on millions of comments, the full patterns only
-    # run on the few that contain an "@" or seven digits close together.
-    has_at = s.str.contains("@", regex=False).fillna(False).astype(bool)
-    if has_at.any():
-        s[has_at] = s[has_at].str.replace(EMAIL_PATTERN, EMAIL_MASK, regex=True)
-    has_digits = s.str.contains(SEVEN_DIGITS, regex=True).fillna(False).astype(bool)
-    if has_digits.any():
-        s[has_digits] = s[has_digits].str.replace(PHONE_PATTERN, PHONE_MASK, regex=True)
-    return s
+    return privacy.redact_series(text, known_names)["text"]
 
 
 def _theme_regex(patterns: list[str] | str) -> str:
@@ -96,14 +86,23 @@ def theme_counts(comments: pd.Series, themes: dict[str, list[str]], min_n: int =
     return out.sort_values(["mentions", "theme"], ascending=[False, True]).reset_index(drop=True)
 
 
-def theme_quotes(comments: pd.Series, themes: dict[str, list[str]], per_theme: int = 3, max_chars: int = 160) -> dict[str, list[str]]:
+def theme_quotes(
+    comments: pd.Series, themes: dict[str, list[str]], per_theme: int = 3, max_chars: int = 160, mode: str = "redacted"
+) -> dict[str, list[str]]:
     """A few representative quotes per theme, redacted.
 
     Representative means: comments that mention the theme, the most specific
     first (those mentioning the fewest other themes), then the shortest; the
     choice is deterministic so a report rebuilds identically. Quotes are
-    redacted (:func:`redact_personal_data`) and cut at ``max_chars``.
+    redacted (:func:`cxreport.privacy.redact`) and cut at ``max_chars``; a quote
+    whose redaction is not certain is left out. ``mode="off"`` shows no quotes.
     """
+    if mode is False:
+        mode = "off"  # YAML reads a bare `off` (as in `--set quotes=off`) as false
+    if mode not in QUOTE_MODES:
+        raise ValueError(f"quotes must be one of {', '.join(QUOTE_MODES)}, not {mode!r}")
+    if mode == "off":
+        return {theme: [] for theme in themes}
     s = pd.Series(comments, dtype="string").str.strip()
     s = s[s.notna() & (s != "")].drop_duplicates()
     matches = theme_matches(s, themes)
@@ -113,7 +112,8 @@ def theme_quotes(comments: pd.Series, themes: dict[str, list[str]], per_theme: i
     for theme in themes:  # one pass per theme, vectorised within
         hit = matches[theme]
         order = pd.DataFrame({"breadth": breadth[hit], "length": length[hit]}).sort_values(["breadth", "length"], kind="stable")
-        # Redact only the few candidates, then drop any that became identical.
-        picked = redact_personal_data(s.loc[order.index[: 4 * per_theme]]).drop_duplicates().head(per_theme)
+        # Redact only the few candidates; drop uncertain ones, then any that became identical.
+        red = privacy.redact_series(s.loc[order.index[: 4 * per_theme]])
+        picked = red.loc[red["certain"], "text"].drop_duplicates().head(per_theme)
         quotes[theme] = [q if len(q) <= max_chars else q[: max_chars - 1].rstrip() + "…" for q in picked]
     return quotes

@@ -14,6 +14,7 @@ so it matches what a text editor shows. Unknown extra columns are dropped.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,9 +23,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from . import privacy
 from .comments import redact_personal_data
 
 MAX_MESSAGES = 200
+# An id that becomes part of a file name (a partner's scorecard): letters, digits, "-" and "_", at most 64.
+SAFE_ID = r"[A-Za-z0-9_-]{1,64}"
+SAFE_ID_EXPECTED = "an id of 1-64 letters, digits, '-' or '_' (it names the partner's scorecard files)"
 
 
 class InputError(ValueError):
@@ -47,7 +52,9 @@ class Field:
     ``kind`` is one of ``text``, ``int``, ``float``, ``date``, ``month``
     (YYYY-MM) or ``choice``. ``required`` columns must be present;
     ``nullable`` ones may be blank. ``personal`` columns hold contact data and
-    are dropped on loading unless asked for.
+    are dropped on loading unless asked for. ``pattern`` (a regular
+    expression the whole value must match) guards text that becomes part of a
+    file name, such as :data:`SAFE_ID`.
     """
 
     name: str
@@ -59,9 +66,12 @@ class Field:
     choices: tuple[str, ...] | None = None
     unique: bool = False
     personal: bool = False
+    pattern: str | None = None
 
     @property
     def expected(self) -> str:
+        if self.pattern == SAFE_ID:
+            return SAFE_ID_EXPECTED + (" or blank" if self.nullable else "")
         if self.kind == "int":
             what = "an integer"
         elif self.kind == "float":
@@ -146,6 +156,8 @@ def _value_check(f: Field) -> pa.Check:
             ok = s.isin(f.choices or ())
         else:
             ok = pd.Series(True, index=s.index)
+        if f.pattern is not None:
+            ok &= s.astype("string").str.fullmatch(f.pattern).fillna(False).astype(bool)
         return ok | ~present
 
     return pa.Check(check, error=f.expected, name=f"{f.name}_format")
@@ -155,7 +167,7 @@ def _schema(contract: Contract, fields: list[Field]) -> pa.DataFrameSchema:
     columns = {
         f.name: pa.Column(
             None,  # raw text, or numbers already parsed by the fast reader
-            checks=[] if f.kind == "text" else [_value_check(f)],
+            checks=[] if f.kind == "text" and f.pattern is None else [_value_check(f)],
             nullable=f.nullable,
             required=f.required,
             unique=f.unique,
@@ -352,21 +364,48 @@ SURVEY = Contract(
 COMMENT_COLUMNS = ("comment_value", "comment_improve")
 
 
+# Column names that hold contact data, whatever a survey tool calls them ("Name",
+# "E-mail address", "phone", "Contact person"): their values are masked in comments.
+CONTACT_COLUMN = r"(?i)(?:^|[\s_\-])(?:name|first.?name|last.?name|surname|e.?mail|mail|phone|telephone|telefon|tel|mobile|cell|contact|linkedin|twitter|handle)(?:$|[\s_\-])|^(?:name|e.?mail|phone|contact)"
+
+
+def _contact_values(path: Path, contract: Contract) -> list[str]:
+    """Every value of the file's contact columns: the contract's ``personal`` fields and
+    unknown columns whose name says contact data (the loader drops unknown columns, so
+    they are read here, before anything is dropped)."""
+    try:
+        header = [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return []
+    known = {f.name: f for f in contract.fields_for(header)}
+    cols = [c for c in header if (c in known and known[c].personal) or (c not in known and re.search(CONTACT_COLUMN, c))]
+    if not cols:
+        return []
+    raw = pd.read_csv(path, usecols=lambda c: str(c).strip() in cols, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    values = pd.unique(raw.to_numpy().ravel())
+    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+
 def load_survey(path: Path, keep_personal: bool = False, contract: Contract | None = None) -> pd.DataFrame:
     """Load ``survey_responses.csv`` (see the README's input contract).
 
-    Contact columns are dropped and e-mail addresses and phone numbers in
-    comments are masked, so nothing personal reaches a notebook, let alone a
-    published report, unless ``keep_personal`` is set.
+    Contact columns are dropped, and personal data in comments is masked (see
+    :func:`cxreport.comments.redact_personal_data`), including every value of any
+    contact column wherever it appears in a comment, so nothing personal reaches a
+    notebook, let alone a published report, unless ``keep_personal`` is set.
 
     ``contract`` (default :data:`SURVEY`) lets another survey file of the same
     shape, such as ``partner_survey_responses.csv``, be read the same way.
     """
-    df = load(path, contract or SURVEY, keep_personal=keep_personal)
+    contract = contract or SURVEY
+    df = load(path, contract, keep_personal=keep_personal)
     if not keep_personal:
-        for col in COMMENT_COLUMNS:
-            if col in df.columns:
-                df[col] = redact_personal_data(df[col])
+        comment_cols = [col for col in COMMENT_COLUMNS if col in df.columns]
+        if comment_cols:
+            # Collected from the file itself: the loader has dropped these columns already.
+            known = privacy.KnownNames(_contact_values(Path(path), contract))
+            for col in comment_cols:
+                df[col] = redact_personal_data(df[col], known_names=known)
     return df
 
 
@@ -404,7 +443,7 @@ def load_partner_survey(path: Path, keep_personal: bool = False) -> pd.DataFrame
 PARTNERS = Contract(
     filename="partners.csv",
     fields=(
-        Field("partner_id", "text", unique=True),
+        Field("partner_id", "text", unique=True, pattern=SAFE_ID),
         Field("name", "text"),
         Field("region", "text", required=False, nullable=True),
         Field("tier", "text", required=False, nullable=True),

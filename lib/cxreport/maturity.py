@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .stats import mean_ci, wilson_ci
+from .suppression import suppress_small_groups
 
 PREFIX = "m_"
 STAGES = (1, 2, 3, 4, 5)
@@ -419,10 +420,8 @@ def stage_by_segment(
     out["mean_stage"] = [m.mean for m in means]
     out["ci_low"] = [m.ci_low for m in means]
     out["ci_high"] = [m.ci_high for m in means]
-    out["suppressed"] = out["n"] < min_n
-    figures = [c for c in out.columns if c not in ("n", "suppressed")]
-    out.loc[out["suppressed"], figures] = np.nan
-    return out.reset_index()
+    figures = [c for c in out.columns if c != "n"]
+    return suppress_small_groups(out, "n", figures, min_n).reset_index()
 
 
 def segment_association(table: pd.DataFrame, stages: dict | None = None, alpha: float = 0.05) -> dict:
@@ -475,11 +474,10 @@ def dimension_profile(
     means.columns = [dims.at[c, "label"] for c in cols]
     means.index.name = "stage"
     n = stage.value_counts().reindex(list(STAGES), fill_value=0)
-    suppressed = n < min_n
-    means.loc[suppressed.to_numpy()] = np.nan
-    means.insert(0, "stage_name", names.to_numpy())
+    labels = list(means.columns)
     means["n"] = n.to_numpy()
-    means["suppressed"] = suppressed.to_numpy()
+    means = suppress_small_groups(means, "n", labels, min_n)
+    means.insert(0, "stage_name", names.to_numpy())
     return means
 
 
@@ -643,18 +641,16 @@ def satisfaction_by_stage(
     for k in STAGES:  # five stages
         group = joined[joined["stage"] == k]
         c = survey.csat_summary(group["csat"], confidence=confidence)
-        small = c["n"] < min_n
-        rows.append({"stage": k, "stage_name": names[k], "csat_n": c["n"],
-                     "csat_mean": np.nan if small else c["mean"], "csat_ci_low": np.nan if small else c["ci_low"],
-                     "csat_ci_high": np.nan if small else c["ci_high"], "top2_pct": np.nan if small else c["top2_pct"]})
-    out = pd.DataFrame(rows)
+        rows.append({"stage": k, "stage_name": names[k], "csat_n": c["n"], "csat_mean": c["mean"], "csat_ci_low": c["ci_low"],
+                     "csat_ci_high": c["ci_high"], "top2_pct": c["top2_pct"]})
+    out = suppress_small_groups(pd.DataFrame(rows), "csat_n", ["csat_mean", "csat_ci_low", "csat_ci_high", "top2_pct"], min_n, flag=None)
     nps = survey.nps_by_group(joined["nps"], joined["stage"].astype(int), min_n=min_n, method=nps_method)
     nps = nps.reindex(list(STAGES)) if len(nps) else pd.DataFrame(index=list(STAGES), columns=["n", "score", "ci_low", "ci_high"])
     out["nps_n"] = nps["n"].fillna(0).astype(int).to_numpy()
     out["nps"] = nps["score"].astype(float).to_numpy()
     out["nps_ci_low"] = nps["ci_low"].astype(float).to_numpy()
     out["nps_ci_high"] = nps["ci_high"].astype(float).to_numpy()
-    out.loc[out["nps_n"] < min_n, ["nps", "nps_ci_low", "nps_ci_high"]] = np.nan
+    out = suppress_small_groups(out, "nps_n", ["nps", "nps_ci_low", "nps_ci_high"], min_n, flag=None)
     out["suppressed"] = (out["csat_n"] < min_n) & (out["nps_n"] < min_n)
     out.attrs["linked"] = int(len(joined))
     return out

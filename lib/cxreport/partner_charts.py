@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .partners import ABOVE_95, ABOVE_998, BELOW_95, BELOW_998, NOT_RANKED, funnel_limits
+from .suppression import small_groups
 from .style import ACCENT, GRID, INK, MUTED, NEGATIVE, NEUTRAL, POSITIVE, PRIMARY, finish
 
 POSITION_COLOURS = {BELOW_998: NEGATIVE, BELOW_95: ACCENT, ABOVE_95: POSITIVE, ABOVE_998: POSITIVE}
@@ -35,6 +36,20 @@ def nps_distribution(funnel: pd.DataFrame, target: float, title: str = "Partner 
     return finish(fig)
 
 
+def plotted_partners(funnel: pd.DataFrame, min_n: int = 0) -> pd.DataFrame:
+    """The partners a funnel chart may plot: with answers, and not suppressed as a small group.
+
+    The small-group rule is :func:`cxreport.suppression.suppress_small_groups`
+    (applied by :func:`cxreport.partners.nps_funnel`, flag ``suppressed``);
+    ``min_n`` applies it again to a table without the flag.
+    """
+    suppressed = np.array(small_groups(funnel["n"], min_n), dtype=bool) if min_n else np.zeros(len(funnel), dtype=bool)
+    if "suppressed" in funnel.columns:
+        suppressed |= funnel["suppressed"].fillna(False).astype(bool).to_numpy()
+    n = pd.to_numeric(funnel["n"], errors="coerce")
+    return funnel[(n > 0).to_numpy() & ~suppressed & funnel["nps"].notna().to_numpy()]
+
+
 def funnel_plot(funnel: pd.DataFrame, summary: dict, highlight: str | None = None, labels: dict | None = None,
                 title: str = "Partner NPS against number of answers") -> plt.Figure:
     """Funnel plot: each partner's NPS against its answers, with the control limits around the programme NPS.
@@ -42,10 +57,14 @@ def funnel_plot(funnel: pd.DataFrame, summary: dict, highlight: str | None = Non
     Programme view (``highlight`` None): partners outside the limits are
     coloured and labelled (with ``labels``: id -> name). Scorecard view:
     only ``highlight`` is marked; every other partner is an unlabelled grey dot.
+
+    Partners under the small-group threshold (``suppressed`` in
+    :func:`cxreport.partners.nps_funnel`'s table, or ``min_n`` answers) are
+    not plotted at all: their dot would show their score.
     """
     fig, ax = plt.subplots(figsize=(7.2, 4.0))
     lo, hi = summary["levels"]
-    shown = funnel[funnel["n"] > 0]
+    shown = plotted_partners(funnel, summary.get("min_n", 0))
     n_max = max(float(shown["n"].max()) if len(shown) else 10.0, 10.0) * 1.08
     grid = np.linspace(1, n_max, 300)
     lim = funnel_limits(summary["target"], summary["sd"], grid, (lo, hi), summary["phi_used"])

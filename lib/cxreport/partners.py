@@ -11,7 +11,10 @@ Every NPS here comes from :func:`cxreport.survey.nps_from_counts` (counts per
 category, Rocks 2016 interval); this module only counts answers per partner
 and period, in vectorised group-bys, and applies the rules of the programme.
 Conventions as in :mod:`cxreport.survey`: percentages 0-100 and scores
-unrounded; groups under ``min_n`` answers are suppressed (figures NaN).
+unrounded; groups under ``min_n`` answers (params ``min_group_size``) are
+suppressed by :func:`cxreport.suppression.suppress_small_groups`: their scores
+are NaN, and the tables published from them (:func:`publishable`) also hide
+their per-category counts and show the count as "fewer than N".
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .suppression import suppress_small_groups
 from .survey import DETRACTOR, NPS_CATEGORIES, PASSIVE, PROMOTER, nps_category, nps_change, nps_from_counts
 
 COUNT_COLUMNS = ("promoters", "passives", "detractors")
@@ -74,10 +78,10 @@ def _scores(counts: pd.DataFrame, confidence: float, method: str, min_n: int, pr
             },
             index=counts.index,
         )
-    out[f"{prefix}suppressed"] = n < min_n
-    figures = [c for c in out.columns if c != f"{prefix}suppressed"]
-    out.loc[out[f"{prefix}suppressed"], figures] = np.nan
-    return out
+    figures = list(out.columns)
+    out["_n"] = n
+    out = suppress_small_groups(out, "_n", figures, min_n, flag=f"{prefix}suppressed")
+    return out.drop(columns="_n")
 
 
 def quarter(dates: pd.Series) -> pd.Series:
@@ -167,9 +171,9 @@ def nps_trend(table: pd.DataFrame, at_quarter: pd.Period | str, confidence: floa
         rows.append(
             {
                 "partner_id": pid,
-                "nps_now": a.score if a.n >= min_n else np.nan,
+                "nps_now": a.score,
                 "n_now": a.n,
-                "nps_before": b.score if b.n >= min_n else np.nan,
+                "nps_before": b.score,
                 "n_before": b.n,
                 "change": ch["change"] if ch else np.nan,
                 "p_value": ch["p_value"] if ch else np.nan,
@@ -177,7 +181,12 @@ def nps_trend(table: pd.DataFrame, at_quarter: pd.Period | str, confidence: floa
                 "direction": "too few answers" if not ch else ("no clear change" if not ch["significant"] else ("up" if ch["change"] > 0 else "down")),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=TREND_COLUMNS)
+    out = suppress_small_groups(out, "n_now", ["nps_now", "change", "p_value"], min_n, flag=None)
+    return suppress_small_groups(out, "n_before", ["nps_before", "change", "p_value"], min_n, flag=None)
+
+
+TREND_COLUMNS = ["partner_id", "nps_now", "n_now", "nps_before", "n_before", "change", "p_value", "significant", "direction"]
 
 
 # ------------------------------------------------------------------ funnel plot
@@ -263,6 +272,7 @@ def nps_funnel(
     min_rank_n: int = 10,
     adjust_overdispersion: bool = True,
     alpha: float = 0.05,
+    min_n: int = 5,
 ) -> tuple[pd.DataFrame, dict]:
     """Partner NPS against its number of answers, with funnel limits around the programme NPS.
 
@@ -293,7 +303,7 @@ def nps_funnel(
     with np.errstate(invalid="ignore", divide="ignore"):
         nps = np.where(n > 0, 100 * (counts["promoters"] - counts["detractors"]).to_numpy() / n, np.nan)
         z = (nps - programme.score) / (sd / np.sqrt(n))
-    ranked = n >= min_rank_n
+    ranked = n >= max(min_rank_n, min_n)
     disp = overdispersion(pd.Series(z[ranked]))
     adjusted = bool(adjust_overdispersion and disp["phi"] > 1 and disp["p_value"] < alpha)
     phi = disp["phi"] if adjusted else 1.0
@@ -336,8 +346,52 @@ def nps_funnel(
         "ranked": int(ranked.sum()),
         "min_rank_n": int(min_rank_n),
         "levels": list(levels),
+        "min_n": int(min_n),
+        "suppressed": int(((n > 0) & (n < min_n)).sum()),
     }
-    return table, summary
+    return suppress_small_groups(table, "n", funnel_scores(table), min_n), summary
+
+
+def funnel_scores(funnel: pd.DataFrame) -> list[str]:
+    """The columns of :func:`nps_funnel`'s table that are scores of the partner (suppressed for small partners)."""
+    return ["nps", "ltr", "z", "rank", "percentile", *[c for c in funnel.columns if c.startswith(("lower_", "upper_"))]]
+
+
+QUARTER_SCORES = ("nps", "nps_se", "nps_ci_low", "nps_ci_high", "promoters_pct", "detractors_pct", "ltr", "csat")
+
+
+def publishable(table: pd.DataFrame, min_n: int, kind: str | None = None, mark_count: bool = False) -> pd.DataFrame:
+    """A partner table as it may be published (CSV, workbook, report table), small groups suppressed.
+
+    One call of :func:`cxreport.suppression.suppress_small_groups` per group
+    base in the table: every score of a group under ``min_n`` answers, and
+    the per-category counts that would give its answers away, are blank.
+    With ``mark_count`` (for tables shown in a report) its count reads
+    "fewer than N"; CSVs keep the numeric count (the partner's scorecard
+    states it anyway, and machine readers need numbers).
+    ``kind`` says which table (guessed from its columns when None):
+    ``"by_quarter"`` (:func:`nps_by_partner_quarter`, both the quarter and
+    the ``t4q_`` rolling year), ``"trend"`` (:func:`nps_trend`),
+    ``"funnel"`` (:func:`nps_funnel`) or ``"csat_index"``
+    (:func:`csat_index`, whose answer counts stay: the 10-response rule is
+    about counts; only the NSAT and its shares are suppressed).
+    """
+    cols = set(table.columns)
+    kind = kind or ("by_quarter" if "t4q_n" in cols else "trend" if "n_now" in cols else "csat_index" if "nsat" in cols else "funnel")
+    if kind == "by_quarter":
+        out = table
+        for prefix in ("", "t4q_"):
+            scores = [f"{prefix}{c}" for c in (*COUNT_COLUMNS, *QUARTER_SCORES)]
+            out = suppress_small_groups(out, f"{prefix}n", scores, min_n, mark_count=mark_count, flag=f"{prefix}suppressed")
+        return out
+    if kind == "trend":
+        out = suppress_small_groups(table, "n_now", ["nps_now", "change", "p_value"], min_n, mark_count=mark_count, flag=None)
+        return suppress_small_groups(out, "n_before", ["nps_before", "change", "p_value"], min_n, mark_count=mark_count, flag=None)
+    if kind == "csat_index":
+        return suppress_small_groups(table, "nsat_n", list(NSAT_SCORES), min_n)
+    if kind == "funnel":
+        return suppress_small_groups(table, "n", funnel_scores(table), min_n, mark_count=mark_count)
+    raise ValueError(f"publishable: unknown kind {kind!r}")
 
 
 FLAG_KEYS = (("below_998", BELOW_998), ("below_95", BELOW_95), ("above_95", ABOVE_95), ("above_998", ABOVE_998))
@@ -410,6 +464,7 @@ def csat_index(
     min_responses: int = 10,
     max_per_organisation: int = 8,
     as_of: pd.Timestamp | str | None = None,
+    min_n: int = 5,
 ) -> pd.DataFrame:
     """Microsoft's CSAT-index rules per partner for ``year``, as of a date.
 
@@ -432,6 +487,13 @@ def csat_index(
 
     Only answers submitted in ``year`` up to ``as_of`` are used. Partners
     in ``partner_ids`` without any answer appear with zero counts.
+
+    ``nsat_n`` counts the answers behind the NSAT (counted, with a CSAT
+    answer); a partner with fewer than ``min_n`` of them (params
+    ``min_group_size``) has its NSAT and shares suppressed (NaN,
+    ``suppressed`` True; :func:`cxreport.suppression.suppress_small_groups`):
+    one answer's NSAT of 100 says that answer was 4. Its counts and
+    status (the 10-response rule is about counts) are kept.
     """
     start, end = pd.Timestamp(year=year, month=1, day=1), pd.Timestamp(year=year, month=12, day=31)
     in_year = responses[responses["submitted_at"].dt.year == year]
@@ -456,6 +518,7 @@ def csat_index(
         out["very_satisfied_pct"] = np.where(n_lv > 0, 100 * lv["very_satisfied"] / n_lv, np.nan)
         out["dissatisfied_pct"] = np.where(n_lv > 0, 100 * (lv["somewhat_dissatisfied"] + lv["very_dissatisfied"]) / n_lv, np.nan)
     out["nsat"] = out["very_satisfied_pct"] - out["dissatisfied_pct"] + 100
+    out["nsat_n"] = n_lv.astype(int)
     elapsed = (as_of - start).days + 1
     days_in_year = (end - start).days + 1
     closed = as_of >= end
@@ -470,7 +533,10 @@ def csat_index(
     met = out["counted"] >= min_responses
     out["status"] = np.select([met, closed, out["projected"] < min_responses], ["met", "missed", "at risk"], "on track")
     out["as_of"] = as_of
-    return out.reset_index()
+    return suppress_small_groups(out.reset_index(), "nsat_n", list(NSAT_SCORES), min_n)
+
+
+NSAT_SCORES = ("very_satisfied_pct", "dissatisfied_pct", "nsat")
 
 
 def responses_by_month(responses: pd.DataFrame, year: int) -> pd.DataFrame:

@@ -31,11 +31,10 @@ partners, their executed notebooks are kept under
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import html
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import time
@@ -48,9 +47,12 @@ import nbformat
 import papermill as pm
 
 from . import buildcache
-from .inputs import CONTRACTS, InputError, check_references, fingerprint, load
+from .inputs import CONTRACTS, SAFE_ID, InputError, check_references, fingerprint, load
 from .params import ParamsError, load_params
-from .render import page, render_html, render_pdf
+from .render import render_html, render_pdf
+from .run_guard import RunLock, die_with_parent, stop_on_signals
+from .safe_output import neutralise_formulas, path_inside
+from .site import data_fingerprint, write_site_index, write_year_index
 
 # Parameters the pipeline itself supplies; a notebook receives those it declares.
 PIPELINE_PARAMETERS = ("year", "data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir")
@@ -93,6 +95,8 @@ def discover(notebooks_dir: Path) -> list[Notebook]:
     """The suite's notebooks in name order, with their declared inputs and parameters."""
     found = []
     for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
+        if not re.fullmatch(SAFE_ID, path.stem):
+            raise ParamsError(f"{path.name}: a notebook name may hold only letters, digits, '-' and '_' (it names output files)")
         nb = nbformat.read(str(path), as_version=4)
         meta = nb.metadata.get("cxreport", {})
         params = pm.inspect_notebook(str(path))
@@ -322,7 +326,8 @@ def write_workbook(tables_dir: Path, path: Path) -> None:
             while sheet in used:  # two long names with the same start
                 sheet, k = f"{csv.stem[:28]}~{k}", k + 1
             used.add(sheet)
-            pd.read_csv(csv).to_excel(writer, sheet_name=sheet, index=False)
+            # Neutralised again: openpyxl writes any text that starts with "=" as a live formula.
+            neutralise_formulas(pd.read_csv(csv)).to_excel(writer, sheet_name=sheet, index=False)
 
 
 # Parameters that only say where this run writes or reads: not part of what a report depends on.
@@ -351,6 +356,41 @@ def _validated(data_dir: Path, files: set[str], previous: dict) -> dict[str, dic
     return {"contract": contract_digest, "files": validate_inputs(data_dir, files)}
 
 
+def check_input_files(data_dir: Path, notebooks: list[Notebook]) -> None:
+    """Stop (``InputError``) on a data folder the run cannot use, before anything is written.
+
+    - An input saved in a format the suite does not read, or under a name that
+      differs only in case (``survey_responses.xlsx``, ``Revenue.CSV`` where
+      ``revenue.csv`` is expected), gets its own message: the user meant it as
+      that input, and silently skipping its reports would lose them.
+    - A folder holding none of the input files any report reads is an error,
+      not an empty year.
+    """
+    names = sorted({f for nb in notebooks for f in (*nb.requires, *nb.optional)})
+    present = {p.name: p for p in Path(data_dir).iterdir() if p.is_file()}
+    problems = []
+    for name in names:
+        if name in present:
+            continue
+        stem = Path(name).stem.lower()
+        for other in sorted(present):
+            if Path(other).stem.lower() != stem:
+                continue
+            suffix = Path(other).suffix.lower()
+            if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+                why = f"a spreadsheet workbook, which is not read: save its sheet as a UTF-8 CSV file named {name}"
+            elif suffix == Path(name).suffix.lower():
+                why = f"file names are case-sensitive: rename it to {name}"
+            else:
+                why = f"the {suffix or 'extensionless'} format is not read: save it as a comma-separated UTF-8 file named {name}"
+            problems.append(f"{other}: found where {name} was expected; {why}")
+    if problems:
+        raise InputError(problems)
+    if names and not any(n in present for n in names):
+        raise InputError([f"data folder {data_dir} holds none of the input files the reports read "
+                          f"({', '.join(names)}); check --data"])
+
+
 def build_year(
     root: Path,
     year: int,
@@ -361,6 +401,7 @@ def build_year(
     only: list[str] | None = None,
     force: bool = False,
     workers: int | None = None,
+    prune: bool = False,
 ) -> BuildResult:
     """Build every report of ``year``; see the module docstring for the steps.
 
@@ -372,8 +413,14 @@ def build_year(
     a notebook marked ``"runs": "last"`` (the executive summary) runs after
     all the others, with their headline figures.
 
+    No good report is lost: a report that is not built in this run (its input
+    is missing from ``data_dir``, or ``only`` leaves it out) keeps its previous
+    outputs byte for byte, and the index marks them with the date and data of
+    their build. ``prune`` removes the reports whose input is missing instead.
+    One run at a time per ``out_dir`` (:class:`cxreport.run_guard.RunLock`).
+
     Raises :class:`ParamsError` or :class:`InputError` before writing
-    anything, or :class:`NotebookFailed`.
+    anything, :class:`cxreport.run_guard.RunLocked`, or :class:`NotebookFailed`.
     """
     started = time.perf_counter()
     root, data_dir, out_dir = Path(root).resolve(), Path(data_dir).resolve(), Path(out_dir).resolve()
@@ -383,27 +430,44 @@ def build_year(
     if not data_dir.is_dir():
         raise InputError([f"data folder {data_dir} does not exist"])
     params = load_params(root / "params", year, overrides)
-    notebooks = discover(root / "notebooks")
+    all_notebooks = discover(root / "notebooks")
     # Checked against every notebook, so that --only does not flag the other notebooks' parameters as unknown.
-    per_notebook = parameters_for(notebooks, params)
+    per_notebook = parameters_for(all_notebooks, params)
     if only:
-        notebooks = [nb for nb in notebooks if nb.name in only]
+        unknown = sorted(set(only) - {nb.name for nb in all_notebooks})
+        if unknown:
+            raise ParamsError(f"--only {', '.join(unknown)}: no such notebook; the notebooks are "
+                              f"{', '.join(nb.name for nb in all_notebooks)}")
+    check_input_files(data_dir, all_notebooks)
+    notebooks = [nb for nb in all_notebooks if not only or nb.name in only]
 
     result = BuildResult(year, out_dir / str(year))
     runnable = []
     for nb in notebooks:
         missing = [f for f in nb.requires if not (data_dir / f).is_file()]
         if missing:
-            result.skipped[nb.name] = f"input {', '.join(missing)} not found in {data_dir}"
+            result.skipped[nb.name] = f"input {', '.join(missing)} not found in the data folder"
             _log(f"skip  {nb.name}: {result.skipped[nb.name]}")
         else:
             runnable.append(nb)
-    previous = {} if force else _read_manifest(result.year_dir)
+    # Validated before the lock is taken: a bad input stops the run without writing anything, not even OUT.
     read = {f for nb in runnable for f in nb.requires} | {f for nb in runnable for f in nb.optional if (data_dir / f).is_file()}
-    validated = _validated(data_dir, read, previous)
-    inputs = validated["files"]
+    validated = _validated(data_dir, read, {} if force else _read_manifest(result.year_dir))
+    with RunLock(out_dir), stop_on_signals():
+        return _build_locked(result, all_notebooks, runnable, per_notebook, year, data_dir, out_dir, formats,
+                             force, workers, prune, started, validated)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+
+def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: list[Notebook], per_notebook: dict,
+                  year: int, data_dir: Path, out_dir: Path, formats: tuple[str, ...], force: bool,
+                  workers: int | None, prune: bool, started: float, validated: dict) -> BuildResult:
+    """The part of :func:`build_year` that writes, run while holding the output folder's lock."""
+    manifest_now = _read_manifest(result.year_dir)
+    previous = {} if force else manifest_now
+    previous_reports = _previous_reports(result.year_dir)
+    inputs = validated["files"]
+    generated_at = dt.datetime.now().isoformat(timespec="seconds")
+
     staging = out_dir / f".staging-{year}-{uuid.uuid4().hex[:8]}"
     (staging / "tables").mkdir(parents=True)
     metrics_dir = staging / ".metrics"
@@ -412,14 +476,28 @@ def build_year(
     manifest = {"jobs": {}, "validated": validated}
     entries: dict[str, dict] = {}
     unit_failures: list[str] = []
+    kept: dict[str, str] = {}
     try:
+        # Reports not built in this run keep what they had: carried over first, so the summary sees their figures.
+        for nb in all_notebooks:
+            if nb in runnable:
+                continue
+            reason = result.skipped.get(nb.name, "not rebuilt in this run (--only)")
+            if nb.name in result.skipped and prune:
+                continue
+            entry = _keep_previous(nb, reason, staging, result.year_dir, manifest_now, previous_reports, manifest)
+            if entry is not None:
+                entries[nb.name] = entry
+                kept[nb.name] = reason
+                result.skipped.pop(nb.name, None)
+                _log(f"keep  {nb.name}: {reason}; its outputs of {entry['kept'].get('built_at', '?')} stay")
         first = [nb for nb in runnable if not nb.runs_last]
         last = [nb for nb in runnable if nb.runs_last]
         for batch in (first, last):
             jobs = []
             for nb in batch:
                 jobs.extend(_jobs_for(nb, year, data_dir, out_dir, staging, per_notebook[nb.name], formats, failed_dir))
-            _run_batch(jobs, staging, result.year_dir, previous, manifest, workers)
+            _run_batch(jobs, staging, result.year_dir, previous, manifest, workers, generated_at, inputs)
             for nb in batch:
                 entries[nb.name] = _entry_for(nb, [j for j in jobs if j["nb"] is nb], manifest, formats, unit_failures)
                 result.built.append(nb.name)
@@ -427,13 +505,14 @@ def build_year(
         metrics = merge_metrics(list(metrics_dir.glob("*.json")))
         run = {
             "year": int(year),
-            "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "generated_at": generated_at,
             "data_dir": str(data_dir),
             "inputs": inputs,
-            "reports": [entries[nb.name] for nb in runnable],
+            "reports": [entries[nb.name] for nb in all_notebooks if nb.name in entries],
             "skipped": result.skipped,
+            "kept": kept,
             "failed": [f.split(" ", 1)[0] for f in unit_failures],
-            "executed": sorted(k for k, v in manifest["jobs"].items() if not v.get("reused")),
+            "executed": sorted(k for k, v in manifest["jobs"].items() if not v.get("reused") and not v.get("kept")),
             "reused": sorted(k for k, v in manifest["jobs"].items() if v.get("reused")),
         }
         (staging / "metrics.json").write_text(json.dumps({"run": run, **metrics}, indent=2, sort_keys=True), encoding="utf-8")
@@ -458,13 +537,51 @@ def build_year(
     result.seconds = time.perf_counter() - started
     executed, reused = len(run["executed"]), len(run["reused"])
     _log(f"built {len(result.built)} report(s) for {year} in {result.seconds:.1f}s "
-         f"({executed} notebook run(s) executed, {reused} reused) -> {result.year_dir}")
+         f"({executed} notebook run(s) executed, {reused} reused, {len(kept)} report(s) kept) -> {result.year_dir}")
     if unit_failures:
         raise NotebookFailed(
             f"{len(unit_failures)} per-unit notebook(s) failed; the year was built without them "
             "(listed in its index; `make publish` refuses it until they are fixed):\n  " + "\n  ".join(unit_failures)
         )
     return result
+
+
+def _previous_reports(year_dir: Path) -> dict[str, dict]:
+    """The index entries of the year's current build, by notebook name (empty when there is none)."""
+    try:
+        run = json.loads((year_dir / "metrics.json").read_text(encoding="utf-8")).get("run", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {r["name"]: r for r in run.get("reports", []) if isinstance(r, dict) and "name" in r}
+
+
+def _keep_previous(nb: Notebook, reason: str, staging: Path, year_dir: Path, previous: dict,
+                   previous_reports: dict, manifest: dict) -> dict | None:
+    """Carry a report's previous outputs into the new build unchanged; its index entry, marked kept, or None.
+
+    None when the year holds no complete earlier build of that report (then
+    there is nothing to keep). Files are copied byte for byte, with their
+    metric fragment, so metrics.json and the summary still carry its figures.
+    """
+    jobs = {k: v for k, v in previous.get("jobs", {}).items() if k == nb.name or k.startswith(nb.name + "/")}
+    jobs = {k: v for k, v in jobs.items() if not v.get("failed")}
+    if not jobs or nb.name not in previous_reports:
+        return None
+    if not all(path_inside(year_dir, rel).is_file() for v in jobs.values() for rel in v.get("files", [])):
+        return None
+    for job_id, old in jobs.items():
+        for rel in old["files"]:
+            target = path_inside(staging, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(year_dir / rel, target)
+        if old.get("metrics") is not None and job_id == nb.name:
+            (staging / ".metrics" / f"{nb.name}.json").write_text(
+                json.dumps(old["metrics"], indent=2, sort_keys=True), encoding="utf-8")
+        manifest["jobs"][job_id] = {**old, "kept": True, "reused": False}
+    first = next(iter(jobs.values()))
+    entry = dict(previous_reports[nb.name])
+    entry["kept"] = {"built_at": first.get("built_at", "an earlier build"), "data": first.get("data", "?"), "reason": reason}
+    return entry
 
 
 def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: Path, nb_params: dict,
@@ -484,7 +601,7 @@ def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: P
         data_files += sorted((staging / ".metrics").glob("*.json"))
         data_files += [p for p in sorted(out_dir.glob("*/metrics.json")) if p.parent.name.isdigit() and p.parent.name != str(year)]
     base = {"nb": nb, "path": str(nb.path), "cwd": str(nb.path.parent), "title": nb.title, "formats": tuple(formats),
-            "staging": str(staging)}
+            "staging": str(staging), "inputs": [*nb.requires, *nb.optional]}
     if not nb.per:
         key_params = {k: v for k, v in parameters.items() if k not in RUN_PATHS}
         return [{**base, "id": nb.name, "name": nb.name, "parameters": parameters, "failed_dir": str(failed_dir),
@@ -493,6 +610,7 @@ def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: P
     (staging / folder).mkdir(parents=True, exist_ok=True)
     jobs = []
     for unit, label in units_for(nb, data_dir):
+        path_inside(staging / folder, f"{unit}.ipynb")  # the contract refuses unsafe ids; the writer checks again
         unit_params = {**parameters, id_col: unit}
         key_params = {k: v for k, v in unit_params.items() if k not in RUN_PATHS}
         jobs.append({**base, "id": f"{nb.name}/{unit}", "unit": unit, "label": label, "parameters": unit_params,
@@ -511,7 +629,8 @@ def _outputs_of(job: dict) -> list[str]:
     return files + [f"tables/{p.name}" for p in sorted((staging / ".jobs" / job["name"] / "tables").glob("*.csv"))]
 
 
-def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, manifest: dict, workers: int | None) -> None:
+def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, manifest: dict, workers: int | None,
+               generated_at: str, inputs: dict) -> None:
     """Reuse what is up to date, execute the rest in parallel; record every job in the manifest.
 
     A failed report notebook stops the run (``NotebookFailed``) once the jobs
@@ -521,16 +640,16 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
     todo = []
     for job in jobs:
         old = previous.get("jobs", {}).get(job["id"])
-        if old and old.get("key") == job["key"] and all((year_dir / f).is_file() for f in old["files"]):
+        if old and old.get("key") == job["key"] and all(path_inside(year_dir, f).is_file() for f in old["files"]):
             for rel in old["files"]:
-                target = staging / rel
+                target = path_inside(staging, rel)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(year_dir / rel, target)
             if old.get("metrics") is not None and not job.get("unit"):
                 # Written as write_metrics writes it, so the summary's build key sees identical bytes.
                 (staging / ".metrics" / f"{job['name']}.json").write_text(
                     json.dumps(old["metrics"], indent=2, sort_keys=True), encoding="utf-8")
-            manifest["jobs"][job["id"]] = {**old, "reused": True}
+            manifest["jobs"][job["id"]] = {**old, "reused": True, "kept": False}
             _log(f"reuse {job['id']}: inputs unchanged since the last build")
         else:
             todo.append(job)
@@ -540,7 +659,8 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
     _log(f"run   {len(todo)} notebook(s) on {workers} worker(s)")
     failures = []
     # Fresh interpreters ("spawn"): no kernel-client state is inherited from this process.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent) as pool:
         futures = {pool.submit(_run_job, {k: v for k, v in job.items() if k != "nb"}): job for job in todo}
         for k, fut in enumerate(as_completed(futures), 1):
             if fut.cancelled():
@@ -562,7 +682,9 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
             if not job.get("unit"):
                 frag = staging / ".metrics" / f"{job['name']}.json"
                 metrics = json.loads(frag.read_text(encoding="utf-8")) if frag.is_file() else None
-            manifest["jobs"][job["id"]] = {"key": job["key"], "files": _outputs_of(job), "metrics": metrics}
+            read = {n: inputs[n] for n in job["inputs"] if n in inputs}
+            manifest["jobs"][job["id"]] = {"key": job["key"], "files": _outputs_of(job), "metrics": metrics,
+                                           "built_at": generated_at, "data": data_fingerprint(read)}
     shutil.rmtree(staging / ".jobs", ignore_errors=True)
     if failures:
         raise NotebookFailed("\n".join(failures))
@@ -596,68 +718,3 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     staging.rename(final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def write_year_index(year_dir: Path, run: dict) -> None:
-    """``OUT/<YEAR>/index.html``: the year's reports, skipped reports and the data used."""
-    items = []
-    for r in run["reports"]:
-        if "units" in r:  # a per-unit notebook: one line per unit, failed units named
-            rows = "".join(
-                f"<li>{html.escape(u['id'])} {html.escape(u['label'])}: "
-                + " · ".join(f'<a href="{html.escape(u[k])}">{k.upper()}</a>' for k in ("html", "pdf") if k in u)
-                + "</li>"
-                for u in r["units"]
-            )
-            rows += "".join(
-                f'<li class="cx-skipped">{html.escape(u["id"])} {html.escape(u["label"])}: failed, '
-                f'{html.escape(u["error"])}</li>'
-                for u in r["failed"]
-            )
-            note = f" ({len(r['units'])} built" + (f", {len(r['failed'])} failed" if r["failed"] else "") + ")"
-            items.append(f"<li><strong>{html.escape(r['title'])}</strong>{note}<ul>{rows}</ul></li>")
-            continue
-        links = " · ".join(f'<a href="{html.escape(r[k])}">{k.upper()}</a>' for k in ("html", "pdf") if k in r)
-        items.append(f"<li><strong>{html.escape(r['title'])}</strong> {links}</li>")
-    for name, why in run["skipped"].items():
-        items.append(f'<li class="cx-skipped"><strong>{html.escape(name)}</strong>: skipped, {html.escape(why)}</li>')
-    data_rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{fp.get('rows', '')}</td><td><code>{fp['sha256'][:12]}</code></td></tr>"
-        for name, fp in run["inputs"].items()
-    )
-    tables = sorted(p.name for p in (year_dir / "tables").glob("*.csv")) if (year_dir / "tables").exists() else []
-    table_links = "".join(f'<li><a href="tables/{html.escape(t)}">{html.escape(t)}</a></li>' for t in tables)
-    if (year_dir / "tables.xlsx").exists():
-        table_links = '<li><a href="tables.xlsx"><strong>All tables as one Excel workbook</strong></a></li>' + table_links
-    body = (
-        f'<div class="cx-index"><h1>Reports {run["year"]}</h1>'
-        f'<p class="cx-muted">Built {html.escape(run["generated_at"])}. Headline figures: <a href="metrics.json">metrics.json</a>.</p>'
-        f"<h2>Reports</h2><ul>{''.join(items)}</ul>"
-        + (f"<h2>Tables</h2><ul>{table_links}</ul>" if table_links else "")
-        + f"<h2>Data used</h2><table><thead><tr><th>File</th><th>Rows</th><th>SHA-256</th></tr></thead><tbody>{data_rows}</tbody></table>"
-        '<p><a href="../index.html">All years</a></p></div>'
-    )
-    (year_dir / "index.html").write_text(page(f"cxreport · {run['year']}", body), encoding="utf-8")
-
-
-def write_site_index(out_dir: Path) -> None:
-    """``OUT/index.html``: every year built, newest first, written atomically."""
-    years = []
-    for d in sorted((p for p in Path(out_dir).iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name), reverse=True):
-        metrics = d / "metrics.json"
-        run = json.loads(metrics.read_text(encoding="utf-8")).get("run", {}) if metrics.exists() else {}
-        n = len(run.get("reports", []))
-        skipped = len(run.get("skipped", {}))
-        failed = len(run.get("failed", []))
-        # One fingerprint of all the year's inputs: equal fingerprints, equal data.
-        data = hashlib.sha256("".join(sorted(f.get("sha256", "") for f in run.get("inputs", {}).values())).encode()).hexdigest()[:12]
-        years.append(
-            f'<li><a href="{d.name}/index.html"><strong>{d.name}</strong></a>: {n} report(s)'
-            + (f", {skipped} skipped" if skipped else "")
-            + (f', <span class="cx-skipped">{failed} failed</span>' if failed else "")
-            + f' <span class="cx-muted">built {html.escape(run.get("generated_at", "?"))}, data <code>{data}</code></span></li>'
-        )
-    body = '<div class="cx-index"><h1>Customer-experience reports</h1><ul>' + "".join(years) + "</ul></div>"
-    tmp = Path(out_dir) / f".index-{uuid.uuid4().hex[:8]}.html"
-    tmp.write_text(page("cxreport · all years", body), encoding="utf-8")
-    tmp.replace(Path(out_dir) / "index.html")

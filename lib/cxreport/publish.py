@@ -17,13 +17,14 @@ import shutil
 import uuid
 from pathlib import Path
 
-from .comments import EMAIL_PATTERN
-from .pipeline import write_site_index
+from . import privacy
+from .site import write_site_index
 
-# Written phone numbers: optional +country code, optional (area), then two to four groups of
-# 2-4 digits split by a space, dot or dash. Stricter than the redaction pattern, which masks
-# any long digit run in a comment; a report's files are full of numbers that are not phones.
-PHONE_IN_OUTPUT = r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,3}(?![\w])"
+# Phone numbers in published files are found by the shared detector (libphonenumber on
+# digit runs shaped like a phone, see cxreport.privacy); kept for callers that import it.
+PHONE_IN_OUTPUT = privacy.PHONE_CANDIDATE_RE.pattern
+# Files whose text is scanned before publishing (PDFs are rendered from the same notebooks as the HTML).
+SCANNED_SUFFIXES = (".ipynb", ".html", ".csv", ".json", ".xlsx")
 PUBLISHED_SUFFIXES = {".html", ".pdf", ".csv", ".xlsx", ".json", ".png", ".svg"}
 
 
@@ -31,36 +32,22 @@ class PublishError(RuntimeError):
     """The year cannot be published; the message says why."""
 
 
-def personal_data_in(path: Path) -> list[str]:
-    """E-mail addresses and phone numbers found in a text file (empty when clean).
+def personal_data_in(path: Path) -> list[privacy.Finding]:
+    """Contact data in the text a reader sees in a published file (empty when clean).
 
-    E-mail addresses use the redaction pattern of :mod:`cxreport.comments`;
-    phone numbers a stricter one (:data:`PHONE_IN_OUTPUT`), see :func:`_looks_like_phone`.
+    Uses :func:`cxreport.privacy.scan_file`: e-mail addresses, phone numbers
+    (libphonenumber), IBANs (ISO 13616 checksum), card numbers (Luhn), profile URLs and
+    handles, in the page text of HTML (no tags, styles, scripts, SVG or ``data:`` images)
+    and the markdown and text outputs of notebooks. Findings hold kinds and positions,
+    never values.
     """
-    text = Path(path).read_text(encoding="utf-8", errors="ignore")
-    found = re.findall(EMAIL_PATTERN, text)
-    found += [m.group(0) for m in re.finditer(PHONE_IN_OUTPUT, text) if _looks_like_phone(m.group(0))]
-    return found
+    return privacy.scan_file(Path(path))
 
 
 def _looks_like_phone(candidate: str) -> bool:
-    """Tell a phone number from the numbers every report is full of.
-
-    Redaction masks any long digit run in a comment (better safe), but a
-    report's files hold decimals (``57.142857142857146``) and counts: here a
-    phone needs a leading ``+`` or at least two separators (space, dash,
-    bracket, dot) between at least nine digits, and is not a decimal, a date or a run of years.
-    """
-    c = candidate.strip()
-    digits = sum(ch.isdigit() for ch in c)
-    groups = re.findall(r"\d+", c)
-    if re.fullmatch(r"\d+\.\d+", c) or re.search(r"\d{4}-\d{2}-\d{2}", c):
-        return False  # a decimal, or a date
-    if all(len(g) == 4 and 1900 <= int(g) <= 2100 for g in groups):
-        return False  # a run of years, as in a trend table
-    if c.startswith("+"):
-        return digits >= 8
-    return digits >= 9 and len(re.findall(r"[\s().-]+", c)) >= 2
+    """Whether a digit run is a phone number: libphonenumber (Presidio's PhoneRecognizer)
+    finds one in it with a phone's shape, not a decimal, a date or a run of years."""
+    return any(f.kind == "phone" for f in privacy.detect(candidate, kinds=("phone",)))
 
 
 def _files_to_publish(year_dir: Path, include_notebooks: bool) -> list[Path]:
@@ -81,6 +68,13 @@ def publish_year(out_dir: Path, year: int, dest: Path, include_notebooks: bool =
     or a phone number. Returns the published folder.
     """
     year_dir = Path(out_dir) / str(year)
+    out_root, dest_root = Path(out_dir).resolve(), Path(dest).resolve()
+    if dest_root == out_root or out_root in dest_root.parents:
+        raise PublishError(f"--dest {dest} is inside the output folder {out_dir}: publishing there would overwrite "
+                           "the build it copies from; choose a folder outside it")
+    if dest_root in out_root.parents:
+        raise PublishError(f"--dest {dest} holds the output folder {out_dir}: publishing there would mix the "
+                           "published site with the builds; choose a folder beside it")
     metrics = year_dir / "metrics.json"
     if not metrics.is_file():
         raise PublishError(f"{year_dir} holds no finished build (no metrics.json): run `make report YEAR={year}` first")
@@ -90,13 +84,14 @@ def publish_year(out_dir: Path, year: int, dest: Path, include_notebooks: bool =
     files = _files_to_publish(year_dir, include_notebooks)
     leaks = {}
     for path in files:
-        if path.suffix in (".ipynb", ".html", ".csv", ".json"):
+        if path.suffix in SCANNED_SUFFIXES:
             found = personal_data_in(path)
             if found:
-                leaks[str(path.relative_to(year_dir))] = len(found)
+                leaks[path.relative_to(year_dir).as_posix()] = privacy.describe(found)
     if leaks:
-        listed = ", ".join(f"{name} ({n})" for name, n in leaks.items())
-        raise PublishError(f"personal data (e-mail addresses or phone numbers) found in: {listed}; nothing was published")
+        # Names the file and the kind of data, never the value: the message lands in logs.
+        listed = "; ".join(f"{name}: {what}" for name, what in leaks.items())
+        raise PublishError(f"personal data found in {listed}; nothing was published")
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

@@ -10,15 +10,31 @@ offline and without a browser.
 from __future__ import annotations
 
 import copy
-import html
 import logging
+import re
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 
-STYLESHEET = Path(__file__).with_name("templates") / "report.css"
+from .site import page
+
 REMOVE_TAGS = {"remove-cell", "remove_cell"}
+# A link or source with a scheme (http:, javascript:, file:, ...) can only have come from data in the
+# prose (a markdown link in a partner name): the reports link to their own relative files only.
+# Inline images (data:image/...) are what nbconvert writes for charts and stay.
+ABSOLUTE_URL = re.compile(r"""\b(href|src)\s*=\s*(["'])\s*(?!data:image/|\#)[a-zA-Z][a-zA-Z0-9+.\-]*:[^"']*\2""")
+PROTOCOL_RELATIVE_URL = re.compile(r"""\b(href|src)\s*=\s*(["'])\s*//[^"']*\2""")
+
+
+def drop_absolute_urls(body: str) -> str:
+    """Replace every absolute or protocol-relative link target in report HTML by ``#``.
+
+    Defence in depth behind the escaping of data values and the page's
+    Content-Security-Policy: a report never links out of the site.
+    """
+    body = ABSOLUTE_URL.sub(lambda m: f"{m.group(1)}={m.group(2)}#{m.group(2)}", body)
+    return PROTOCOL_RELATIVE_URL.sub(lambda m: f"{m.group(1)}={m.group(2)}#{m.group(2)}", body)
 
 
 def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -47,19 +63,8 @@ def notebook_body(nb: nbformat.NotebookNode) -> str:
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(_clean(nb))
     # nbconvert's placeholder alt text reads badly in a report; every chart carries its own title.
-    return body.replace('alt="No description has been provided for this image"', 'alt="Chart"')
-
-
-def page(title: str, body: str, subtitle: str = "") -> str:
-    """A complete, self-contained HTML page in the house style."""
-    css = STYLESHEET.read_text(encoding="utf-8")
-    sub = f'<div class="cx-subtitle">{html.escape(subtitle)}</div>' if subtitle else ""
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-        f'<body><header class="cx-running">{html.escape(title)}</header>{sub}<main class="cx-report">{body}</main></body></html>\n'
-    )
+    body = body.replace('alt="No description has been provided for this image"', 'alt="Chart"')
+    return drop_absolute_urls(body)
 
 
 def render_html(notebook_path: Path, html_path: Path) -> str:

@@ -7,6 +7,7 @@ computed, so the numbers in a report's text are always the computed ones.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 from pathlib import Path
@@ -15,11 +16,17 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from .inputs import fingerprint
+from .safe_output import neutralise_formulas
 
 
 def md(text: str) -> None:
-    """Show markdown built from computed figures."""
-    display(Markdown(text))
+    """Show markdown built from computed figures.
+
+    ``<``, ``>`` and ``&`` are escaped first: the prose carries names and labels
+    from the data (partners, workloads, industries), and raw HTML in them must
+    show as text, never as markup. Markdown emphasis and links still work.
+    """
+    display(Markdown(html.escape(text, quote=False)))
 
 
 def fmt_num(x: float, digits: int = 1, signed: bool = False) -> str:
@@ -35,8 +42,8 @@ def fmt_pct(x: float, digits: int = 1) -> str:
 
 
 def callout(text: str, kind: str = "note") -> None:
-    """A boxed note in the report (kinds: note, warning)."""
-    display(HTML(f'<div class="cx-callout cx-{kind}">{text}</div>'))
+    """A boxed note in the report (kinds: note, warning); the text is shown as text, escaped."""
+    display(HTML(f'<div class="cx-callout cx-{html.escape(kind)}">{html.escape(text, quote=False)}</div>'))
 
 
 def round_floats(obj, digits: int = 1):
@@ -73,12 +80,16 @@ def _json_default(obj):
 
 
 def write_table(tables_dir: str | Path | None, name: str, table: pd.DataFrame) -> None:
-    """Write a table the report shows as CSV under ``tables_dir`` (skipped when None)."""
+    """Write a table the report shows as CSV under ``tables_dir`` (skipped when None).
+
+    Text cells that a spreadsheet would run as formulas are neutralised
+    (:func:`cxreport.safe_output.neutralise_formulas`).
+    """
     if not tables_dir:
         return
     path = Path(tables_dir) / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    neutralise_formulas(table).to_csv(path, index=False)
 
 
 def provenance(data_dir: str | Path, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -94,11 +105,9 @@ def provenance(data_dir: str | Path, frames: dict[str, pd.DataFrame]) -> pd.Data
 
 def kpi_cards(cards: list[tuple[str, str, str]]) -> None:
     """A row of headline figures: (label, value, detail) each."""
-    import html as _html
-
     items = "".join(
-        f'<div class="cx-kpi"><div class="l">{_html.escape(l)}</div><div class="v">{_html.escape(v)}</div>'
-        f'<div class="d">{_html.escape(d)}</div></div>'
+        f'<div class="cx-kpi"><div class="l">{html.escape(l)}</div><div class="v">{html.escape(v)}</div>'
+        f'<div class="d">{html.escape(d)}</div></div>'
         for l, v, d in cards
     )
     display(HTML(f'<div class="cx-kpis">{items}</div>'))
@@ -106,14 +115,17 @@ def kpi_cards(cards: list[tuple[str, str, str]]) -> None:
 
 def quotes(texts: list[str]) -> None:
     """Show quotes from respondents (already redacted by the comments module)."""
-    import html as _html
-
-    display(HTML("".join(f'<blockquote class="cx-quote">“{_html.escape(t)}”</blockquote>' for t in texts)))
+    display(HTML("".join(f'<blockquote class="cx-quote">“{html.escape(t)}”</blockquote>' for t in texts)))
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, formats: dict | None = None) -> None:
-    """Show a table without its index, numbers formatted, with an optional caption."""
-    styler = frame.style.hide(axis="index").format(formats or {}, na_rep="–")
+    """Show a table without its index, numbers formatted, with an optional caption.
+
+    Cell values, headers and the caption are HTML-escaped: they carry text from the data.
+    """
+    styler = frame.style.hide(axis="index").format(na_rep="–", escape="html").format_index(escape="html", axis=1)
+    if formats:  # a dict of formats touches only its own columns; the escaping above covers the rest
+        styler = styler.format(formats, na_rep="–", escape="html")
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(html.escape(caption))
     display(HTML(styler.to_html()))

@@ -717,7 +717,7 @@ def figures_from_data(data_dir: str | Path, year: int, settings: dict | None = N
     :func:`cxreport.clv.clv_by_segment` for ``year`` and the year before);
     partners :func:`partner_section` per year with answers. A report whose
     input files are absent is left out. ``settings`` holds the reports'
-    parameters (``confidence``, ``nps_ci_method``, ``min_group_size``,
+    parameters (``confidence``, ``nps_ci_method``, ``min_group_size``, ``small_sample_threshold``,
     ``maturity_*``, ``clv_*``, the partner-programme settings); missing keys
     take the library defaults.
     """
@@ -735,7 +735,9 @@ def figures_from_data(data_dir: str | Path, year: int, settings: dict | None = N
 
         responses = load_survey(data / "survey_responses.csv")
         for y in sorted(int(v) for v in responses["survey_year"].dropna().unique() if v <= year):
-            put(y, "survey", survey.survey_metrics(survey.survey_headline(responses, y, confidence=conf, nps_method=method, min_n=min_n)))
+            put(y, "survey", survey.survey_metrics(survey.survey_headline(
+                responses, y, confidence=conf, nps_method=method, min_n=min_n,
+                small_sample_threshold=s.get("small_sample_threshold", survey.SMALL_SAMPLE_WARNING_N))))
     if (data / "maturity_assessments.csv").is_file() and (data / "accounts.csv").is_file():
         from . import maturity
 
@@ -807,9 +809,9 @@ def partner_section(frames: dict, year: int, settings: dict | None = None) -> di
     last = programme_q[programme_q["quarter"].dt.year == year].iloc[-1]
     head = pt.nps_from_counts(*[int(last[f"t4q_{c}"]) for c in pt.COUNT_COLUMNS], conf, method)
     funnel, summary = pt.nps_funnel(current, ids, tuple(s.get("funnel_levels", (0.95, 0.998))), s.get("partner_min_ranked_responses", 10),
-                                    s.get("funnel_adjust_overdispersion", True))
+                                    s.get("funnel_adjust_overdispersion", True), min_n=min_n)
     ci = pt.csat_index(responses, year, ids, s.get("nsat_mapping"), s.get("csat_index_min_responses", 10),
-                       s.get("csat_index_max_per_organisation", 8))
+                       s.get("csat_index_max_per_organisation", 8), min_n=min_n)
     met = int((ci["status"] == "met").sum())
     out = {
         "year": int(year),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -86,12 +88,13 @@ def headline_table(frame: pd.DataFrame, caption: str | None = None) -> str:
     ``frame`` is :func:`cxreport.summary.display_table`; the first two
     columns (report, measure) are left-aligned, the figures right-aligned.
     """
-    styler = frame.style.hide(axis="index").set_table_styles([
+    styler = frame.style.hide(axis="index").format(na_rep="–", escape="html").format_index(escape="html", axis=1)
+    styler = styler.set_table_styles([
         {"selector": "", "props": "font-size: 11px; width: 100%;"},
         {"selector": "td, th", "props": "padding: 3px 6px; white-space: nowrap;"},
         {"selector": "td:nth-child(2), th:nth-child(2)", "props": "text-align: left;"},
         {"selector": "caption", "props": "font-size: 12px;"},
     ])
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(html.escape(caption))
     return styler.to_html()

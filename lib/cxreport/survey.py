@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .stats import holm_adjust, mean_ci, two_sided_p, wilson_ci
+from .suppression import suppress_small_groups
 
 CSAT_SCALE = (1, 2, 3, 4, 5)
 DEFAULT_MIN_N = 5
@@ -215,8 +216,7 @@ def nps_by_group(ltr: pd.Series, groups: pd.Series, min_n: int = DEFAULT_MIN_N, 
     if out.empty:
         return out
     figures = [c for c in out.columns if c not in ("group", "n", "suppressed", "method")]
-    out.loc[out["suppressed"], figures] = np.nan
-    return out.set_index("group")
+    return suppress_small_groups(out, "n", figures, min_n).set_index("group")
 
 
 # ---------------------------------------------------------------- touchpoints
@@ -271,7 +271,7 @@ def touchpoint_summary(
             }
         )
     out = pd.DataFrame(rows, columns=["touchpoint", "label", "n", "mean", "ci_low", "ci_high", "top2_pct", "suppressed"])
-    out.loc[out["suppressed"], ["mean", "ci_low", "ci_high", "top2_pct"]] = np.nan
+    out = suppress_small_groups(out, "n", ["mean", "ci_low", "ci_high", "top2_pct"], min_n)
     if sort:
         out = out.sort_values("mean", ascending=False, kind="stable")
     return out.reset_index(drop=True)
@@ -328,10 +328,10 @@ def compare_segments(
                 "touchpoint": col,
                 "label": touchpoint_label(col, labels),
                 f"n_{a}": len(xa),
-                f"mean_{a}": np.nan if suppressed else xa.mean(),
+                f"mean_{a}": xa.mean(),
                 f"n_{b}": len(xb),
-                f"mean_{b}": np.nan if suppressed else xb.mean(),
-                "difference": np.nan if suppressed else xb.mean() - xa.mean(),
+                f"mean_{b}": xb.mean(),
+                "difference": xb.mean() - xa.mean(),
                 "p_value": p,
                 "suppressed": suppressed,
             }
@@ -339,6 +339,9 @@ def compare_segments(
     out = pd.DataFrame(rows)
     if out.empty:
         return out
+    figures = [f"mean_{a}", f"mean_{b}", "difference", "p_value"]
+    out = suppress_small_groups(out, f"n_{a}", figures, min_n)  # either segment under min_n: no means, no test
+    out = suppress_small_groups(out, f"n_{b}", figures, min_n)
     out["p_holm"] = holm_adjust(out["p_value"])
     out["significant"] = out["p_holm"] < alpha
     return out
@@ -446,8 +449,13 @@ def key_drivers(
 
 # ---------------------------------------------------------------- small samples
 def small_sample_warning(n: int, threshold: int = SMALL_SAMPLE_WARNING_N) -> str | None:
-    """A plain-words warning when a headline score rests on fewer than ``threshold`` answers."""
-    if n < threshold:
+    """A plain-words warning when a headline score rests on fewer than ``threshold`` answers.
+
+    ``threshold`` is the report's ``small_sample_threshold`` parameter (params
+    default 10); breakdowns use the stricter rule of
+    :func:`cxreport.suppression.suppress_small_groups` (``min_group_size``).
+    """
+    if n < int(threshold):
         return (
             f"Only {n} response{'s' if n != 1 else ''}: this score is too unstable to compare "
             "or act on; collect more answers before drawing conclusions."
@@ -463,6 +471,7 @@ def survey_headline(
     confidence: float = 0.95,
     nps_method: str = "auto",
     min_n: int = DEFAULT_MIN_N,
+    small_sample_threshold: int = SMALL_SAMPLE_WARNING_N,
 ) -> dict:
     """The survey's headline figures for ``metrics.json`` and the report's summary.
 
@@ -471,6 +480,8 @@ def survey_headline(
     and its z-test (:func:`nps_change`) are given when the previous year
     (default ``year - 1``) has at least ``min_n`` answers; otherwise
     ``previous``, ``change`` and ``change_significant`` are None.
+    ``warning`` is :func:`small_sample_warning` of the NPS base against
+    ``small_sample_threshold`` (params, default 10).
     Percentages are 0-100; nothing is rounded here.
     """
     previous_year = year - 1 if previous_year is None else previous_year
@@ -506,7 +517,7 @@ def survey_headline(
             "change_p_value": change["p_value"] if change else None,
             "change_significant": change["significant"] if change else None,
         },
-        "warning": small_sample_warning(nps.n),
+        "warning": small_sample_warning(nps.n, small_sample_threshold),
     }
 
 
