@@ -1,6 +1,7 @@
 """Cloud maturity: rubric, distribution test, segments, profile, movement, account list (hand-computed values)."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ from cxreport import maturity as M
 from cxreport.inputs import MATURITY, InputError, load, validate
 
 NAMES = ["Ad Hoc", "Opportunistic", "Repeatable", "Managed", "Optimized"]
+# The settings, written once in params/defaults.yaml: the library has no defaults of its own.
+DEFAULTS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params" / "defaults.yaml").read_text())
+STAGES, DIMS, RUBRIC = DEFAULTS["maturity_stages"], DEFAULTS["maturity_dimensions"], DEFAULTS["maturity_rubric"]
 
 
 def scores(rows, cols=("m_a", "m_b", "m_c")):
@@ -18,15 +22,21 @@ def scores(rows, cols=("m_a", "m_b", "m_c")):
 
 
 # ---------------------------------------------------------------- settings
-def test_library_defaults_equal_params_defaults(root):
-    d = yaml.safe_load((root / "params" / "defaults.yaml").read_text())
-    assert d["maturity_stages"] == M.DEFAULT_STAGES
-    assert d["maturity_dimensions"] == M.DEFAULT_DIMENSIONS
-    assert d["maturity_rubric"] == M.DEFAULT_RUBRIC
+def test_library_has_no_defaults_of_its_own():
+    """Defaults are written once, in params/defaults.yaml: a missing setting is an error, not a silent copy."""
+    assert not [n for n in dir(M) if n.startswith("DEFAULT")]
+    with pytest.raises(ValueError, match="maturity_stages is required"):
+        M.stage_table(None)
+    with pytest.raises(ValueError, match="maturity_rubric needs thresholds"):
+        M.rubric_settings({"method": "floor", "min_dimensions": 1})
+    from cxreport.settings import load_settings
+
+    s = load_settings(2020)  # the typed settings work as they are
+    assert M.stage_table(s.maturity_stages)["name"].tolist() == NAMES
 
 
 def test_stage_table_uses_idc_shares_and_checks_them():
-    t = M.stage_table()
+    t = M.stage_table(STAGES)
     assert list(t["name"]) == NAMES and list(t.index) == [1, 2, 3, 4, 5]
     assert list(t["idc_pct"]) == [23, 24, 16, 28, 9]
     assert t["benchmark"].round(2).tolist() == [0.23, 0.24, 0.16, 0.28, 0.09]
@@ -69,20 +79,20 @@ def test_rubric_weighted_mean_thresholds():
 
 
 def test_rubric_floor_and_weakest():
-    floor = M.assign_stage(scores(RUBRIC_ROWS), WEIGHTS, "floor", min_dimensions=1)
+    floor = M.assign_stage(scores(RUBRIC_ROWS), WEIGHTS, "floor", None, min_dimensions=1)
     assert floor["stage"].tolist() == [3, 4, 1, 2]  # 3.25, 4.667, 1.5, 2.0 rounded down
-    weakest = M.assign_stage(scores(RUBRIC_ROWS), WEIGHTS, "weakest", min_dimensions=1)
+    weakest = M.assign_stage(scores(RUBRIC_ROWS), WEIGHTS, "weakest", None, min_dimensions=1)
     assert weakest["stage"].tolist() == [2, 4, 1, 2]
     # A dimension of weight 0 counts in no rule.
-    zero = M.assign_stage(scores([[5, 5, 1]]), pd.Series({"m_a": 1, "m_b": 1, "m_c": 0}), "weakest")
+    zero = M.assign_stage(scores([[5, 5, 1]]), pd.Series({"m_a": 1, "m_b": 1, "m_c": 0}), "weakest", None, 1)
     assert zero["stage"].tolist() == [5] and zero["score"].tolist() == [5.0]
 
 
 def test_rubric_refuses_bad_settings():
     with pytest.raises(ValueError, match="unknown maturity rubric method 'median'"):
-        M.assign_stage(scores(RUBRIC_ROWS), method="median")
+        M.assign_stage(scores(RUBRIC_ROWS), None, "median", None, 1)
     with pytest.raises(ValueError, match="4 ascending numbers"):
-        M.assign_stage(scores(RUBRIC_ROWS), thresholds=(1.5, 3.5, 2.5, 4.5))
+        M.assign_stage(scores(RUBRIC_ROWS), None, "weighted_mean", (1.5, 3.5, 2.5, 4.5), 1)
 
 
 def test_weakest_dimension_breaks_ties_by_weight_then_order():
@@ -114,23 +124,23 @@ def test_latest_assessment_in_the_year_counts():
 
 
 def test_customer_stages():
-    cs = M.customer_stages(assessments(), 2020)
+    cs = M.customer_stages(assessments(), 2020, DIMS, RUBRIC, STAGES)
     # A: (3 + 2 + 3)/3 = 2.67 -> 3 Repeatable, weakest people (2), target 5 -> gap 2; B: 4.67 -> 5; C: one dimension -> not placed
     assert cs["customer_id"].tolist() == ["A", "B"]
     assert cs["stage"].tolist() == [3, 5] and cs["stage_name"].tolist() == ["Repeatable", "Optimized"]
     assert cs["score"].round(3).tolist() == [2.667, 4.667]
     assert cs["weakest"].tolist() == ["m_people", "m_people"] and cs["weakest_label"].tolist() == ["People and skills"] * 2
     assert cs["gap_to_target"].tolist() == [2, 0]
-    kept = M.customer_stages(assessments(), 2020, keep_unstaged=True)
+    kept = M.customer_stages(assessments(), 2020, DIMS, RUBRIC, STAGES, keep_unstaged=True)
     assert kept["customer_id"].tolist() == ["A", "B", "C"] and pd.isna(kept.loc[2, "stage"])
-    weakest_rule = M.customer_stages(assessments(), 2020, rubric={"method": "weakest"})
+    weakest_rule = M.customer_stages(assessments(), 2020, DIMS, {**RUBRIC, "method": "weakest"}, STAGES)
     assert weakest_rule["stage"].tolist() == [2, 4]
-    assert M.customer_stages(assessments(), 2018).empty
+    assert M.customer_stages(assessments(), 2018, DIMS, RUBRIC, STAGES).empty
 
 
 # ---------------------------------------------------------------- distribution vs IDC
 def test_goodness_of_fit_hand_computed():
-    fit = M.goodness_of_fit(pd.Series([30, 20, 10, 25, 15], index=[1, 2, 3, 4, 5]), M.stage_table()["benchmark"])
+    fit = M.goodness_of_fit(pd.Series([30, 20, 10, 25, 15], index=[1, 2, 3, 4, 5]), M.stage_table(STAGES)["benchmark"])
     # expected 23, 24, 16, 28, 9: 49/23 + 16/24 + 36/16 + 9/28 + 36/9
     chi2 = 49 / 23 + 16 / 24 + 36 / 16 + 9 / 28 + 36 / 9
     assert fit["statistic"] == pytest.approx(chi2) and fit["statistic"] == pytest.approx(9.36853, abs=1e-5)
@@ -140,26 +150,26 @@ def test_goodness_of_fit_hand_computed():
 
 
 def test_goodness_of_fit_warns_on_small_expected_counts():
-    fit = M.goodness_of_fit(pd.Series([3, 2, 2, 2, 1], index=[1, 2, 3, 4, 5]), M.stage_table()["benchmark"])
+    fit = M.goodness_of_fit(pd.Series([3, 2, 2, 2, 1], index=[1, 2, 3, 4, 5]), M.stage_table(STAGES)["benchmark"])
     assert fit["small_expected"] and fit["min_expected"] == pytest.approx(0.9)
     assert "under 5" in fit["note"] and "indicative" in fit["note"]
-    empty = M.goodness_of_fit(pd.Series([0] * 5, index=[1, 2, 3, 4, 5]), M.stage_table()["benchmark"])
+    empty = M.goodness_of_fit(pd.Series([0] * 5, index=[1, 2, 3, 4, 5]), M.stage_table(STAGES)["benchmark"])
     assert empty["n"] == 0 and np.isnan(empty["p_value"]) and empty["significant"] is False
 
 
 def test_stage_distribution_shares_and_residuals():
     stages = pd.Series([1] * 30 + [2] * 20 + [3] * 10 + [4] * 25 + [5] * 15 + [None])
-    d = M.stage_distribution(stages)
+    d = M.stage_distribution(stages, STAGES)
     assert d["n"].tolist() == [30, 20, 10, 25, 15] and d["share_pct"].tolist() == [30, 20, 10, 25, 15]
     assert d["expected"].round(6).tolist() == [23, 24, 16, 28, 9]
     assert d["residual"].round(4).tolist() == [round(7 / math.sqrt(23), 4), round(-4 / math.sqrt(24), 4), -1.5,
                                                round(-3 / math.sqrt(28), 4), 2.0]
     assert d["difference_pct"].round(6).tolist() == [7, -4, -6, -3, 6]
     assert d.loc[0, "ci_low"] < 30 < d.loc[0, "ci_high"]
-    fit = M.goodness_of_fit(d.set_index("stage")["n"], M.stage_table()["benchmark"])
+    fit = M.goodness_of_fit(d.set_index("stage")["n"], M.stage_table(STAGES)["benchmark"])
     assert "consistent with IDC's benchmark" in M.describe_fit(fit, d)
-    big = M.stage_distribution(pd.Series([1] * 300 + [2] * 200 + [3] * 100 + [4] * 250 + [5] * 150))
-    words = M.describe_fit(M.goodness_of_fit(big.set_index("stage")["n"], M.stage_table()["benchmark"]), big)
+    big = M.stage_distribution(pd.Series([1] * 300 + [2] * 200 + [3] * 100 + [4] * 250 + [5] * 150), STAGES)
+    words = M.describe_fit(M.goodness_of_fit(big.set_index("stage")["n"], M.stage_table(STAGES)["benchmark"]), big)
     assert "differs from IDC's benchmark" in words and "more Optimized customers (15.0% vs 9%)" in words
 
 
@@ -167,7 +177,7 @@ def test_stage_distribution_shares_and_residuals():
 def test_stage_by_segment_suppresses_small_segments():
     stage = pd.Series([1, 2, 2, 3, 3, 3, 5, 5, 4])
     seg = pd.Series(["A"] * 6 + ["B"] * 3)
-    t = M.stage_by_segment(stage, seg, min_n=5).set_index("segment")
+    t = M.stage_by_segment(stage, seg, STAGES, min_n=5).set_index("segment")
     assert t.loc["A", "n"] == 6 and not t.loc["A", "suppressed"]
     assert t.loc["A", ["n_Ad Hoc", "n_Opportunistic", "n_Repeatable", "n_Managed", "n_Optimized"]].tolist() == [1, 2, 3, 0, 0]
     assert t.loc["A", "pct_Repeatable"] == 50 and t.loc["A", "mean_stage"] == pytest.approx(14 / 6)
@@ -178,13 +188,13 @@ def test_stage_by_segment_suppresses_small_segments():
 def test_segment_association_hand_computed():
     stage = pd.Series([1] * 10 + [2] * 10 + [1] * 5 + [2] * 15)
     seg = pd.Series(["A"] * 20 + ["B"] * 20)
-    res = M.segment_association(M.stage_by_segment(stage, seg))
+    res = M.segment_association(M.stage_by_segment(stage, seg, STAGES, 5), STAGES)
     # 2 x 2: chi² = n(ad − bc)² / (r1 r2 c1 c2) = 40 · (150 − 50)² / (20 · 20 · 15 · 25)
     chi2 = 40 * 100**2 / (20 * 20 * 15 * 25)
     assert res["statistic"] == pytest.approx(chi2) and res["df"] == 1
     assert res["p_value"] == pytest.approx(math.erfc(math.sqrt(chi2 / 2)))  # 1 df
     assert res["cramers_v"] == pytest.approx(math.sqrt(chi2 / 40)) and res["significant"] is False
-    one = M.segment_association(M.stage_by_segment(stage, pd.Series(["A"] * 38 + ["B"] * 2)))
+    one = M.segment_association(M.stage_by_segment(stage, pd.Series(["A"] * 38 + ["B"] * 2), STAGES, 5), STAGES)
     assert np.isnan(one["p_value"]) and "Fewer than two segments" in one["note"]
 
 
@@ -203,7 +213,7 @@ def profile_customers():
 
 def test_dimension_profile_and_weakest_by_stage():
     dims = {"a": {"label": "A"}, "b": {"label": "B"}}
-    prof = M.dimension_profile(profile_customers(), dims, min_n=2)
+    prof = M.dimension_profile(profile_customers(), dims, STAGES, min_n=2)
     assert prof.loc[2, ["A", "B"]].tolist() == [2.5, 1.5]
     assert prof.loc[3, "A"] == 3.0 and prof.loc[3, "B"] == pytest.approx(10 / 3)
     assert prof.loc[4, "suppressed"] and np.isnan(prof.loc[4, "A"]) and prof.loc[4, "n"] == 1
@@ -256,7 +266,7 @@ def test_satisfaction_by_stage_reuses_survey_scores_with_suppression():
         "csat": pd.array([4, 5, 2, 5, 1], dtype="Int64"),
         "nps": pd.array([9, 6, 3, 10, 0], dtype="Int64"),
     })
-    t = M.satisfaction_by_stage(cust, resp, 2020, min_n=2).set_index("stage")
+    t = M.satisfaction_by_stage(cust, resp, 2020, STAGES, min_n=2).set_index("stage")
     assert t.attrs["linked"] == 3
     assert t.loc[1, "csat_n"] == 2 and t.loc[1, "csat_mean"] == 4.5 and t.loc[1, "top2_pct"] == 100
     assert t.loc[1, "nps"] == 0  # one promoter (9), one detractor (6): (1 − 1)/2
@@ -265,25 +275,25 @@ def test_satisfaction_by_stage_reuses_survey_scores_with_suppression():
 
 
 def test_account_list_columns_movement_play_and_order():
-    cur = M.customer_stages(assessments(), 2020, keep_unstaged=True)
-    prev = M.customer_stages(assessments(), 2019)
+    cur = M.customer_stages(assessments(), 2020, DIMS, RUBRIC, STAGES, keep_unstaged=True)
+    prev = M.customer_stages(assessments(), 2019, DIMS, RUBRIC, STAGES)
     accounts = pd.DataFrame({"customer_id": ["A", "B", "C"], "name": ["Alpha", "Beta", "Gamma"], "industry": ["Retail"] * 3})
-    out = M.account_list(cur, prev, accounts)
+    out = M.account_list(cur, prev, accounts, STAGES)
     assert list(out.columns) == M.ACCOUNT_COLUMNS
     assert out["customer_id"].tolist() == ["A", "B", "C"]  # gap 2, gap 0, no gap
     a = out.iloc[0]
     # A in 2019: (1 + 1 + 2)/3 = 1.33 -> Ad Hoc; 2020 Repeatable -> moved up
     assert (a["previous_stage"], a["stage"], a["movement"], a["weakest_dimension"], a["name"]) == (1, 3, M.UP, "People and skills", "Alpha")
-    assert a["next_play"] == M.DEFAULT_STAGES["Repeatable"]["next_play"]
+    assert a["next_play"] == STAGES["Repeatable"]["next_play"]
     assert out.iloc[1]["movement"] == M.NEW and out.iloc[2]["next_play"] == M.INCOMPLETE_PLAY and pd.isna(out.iloc[2]["stage"])
 
 
 def test_maturity_metrics_rounding_and_shape():
-    d = M.stage_distribution(pd.Series([1] * 2 + [2] * 1))
-    fit = M.goodness_of_fit(d.set_index("stage")["n"], M.stage_table()["benchmark"])
+    d = M.stage_distribution(pd.Series([1] * 2 + [2] * 1), STAGES)
+    fit = M.goodness_of_fit(d.set_index("stage")["n"], M.stage_table(STAGES)["benchmark"])
     moves = M.movement_summary(M.transition_matrix(pd.Series([1, 1, 2]), pd.Series([2, 1, 2])))
     cust = pd.DataFrame({"stage": [1, 2], "target_stage": [5, 3], "gap_to_target": [4, 1]})
-    m = M.maturity_metrics(d, fit, moves, M.target_summary(cust), 2020, 2019, n_unstaged=1)
+    m = M.maturity_metrics(d, fit, moves, M.target_summary(cust), 2020, 2019, n_unstaged=1, rubric=RUBRIC)
     assert m["n_assessed"] == 3 and m["n_unstaged"] == 1
     assert m["stages"]["1"] == {"name": "Ad Hoc", "n": 2, "pct": 66.7, "benchmark_pct": 23.0}
     assert m["movement"]["moved_up_pct"] == 33.3 and m["movement"]["stayed_pct"] == 66.7 and m["movement"]["moved_down_pct"] == 0.0
@@ -318,7 +328,7 @@ def test_load_inputs_cross_checks_accounts(tmp_path):
         "maturity_assessments.csv row 3 (line 4), column customer_id: 'C8'; expected a customer_id listed in accounts.csv",
     ]
     (tmp_path / "maturity_assessments.csv").write_text("customer_id,assessed_on\nC1,2020-03-01\n")
-    with pytest.raises(InputError, match="no m_<dimension> column"):
+    with pytest.raises(InputError, match="no m_<name> column"):
         M.load_inputs(tmp_path)
     (tmp_path / "maturity_assessments.csv").write_text(HEADER + "C1,2020-03-01,3,3,\n")
     frames = M.load_inputs(tmp_path)
@@ -339,14 +349,14 @@ def test_stays_fast_on_large_books():
     big = pd.DataFrame({
         "customer_id": ("C" + pd.Series(rng.integers(0, n // 2, n)).astype(str).str.zfill(7)).astype("string"),
         "assessed_on": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D"),
-        **{f"m_{k}": pd.array(rng.integers(1, 6, n), dtype="Int64") for k in M.DEFAULT_DIMENSIONS},
+        **{f"m_{k}": pd.array(rng.integers(1, 6, n), dtype="Int64") for k in DIMS},
         "target_stage": pd.array(rng.integers(1, 6, n), dtype="Int64"),
     })
     t0 = time.perf_counter()
-    cs = M.customer_stages(big, 2020)
-    prof = M.dimension_profile(cs)
+    cs = M.customer_stages(big, 2020, DIMS, RUBRIC, STAGES)
+    prof = M.dimension_profile(cs, DIMS, STAGES, 5)
     M.weakest_by_stage(cs, prof)
-    M.account_list(cs, M.customer_stages(big, 2021), None)
+    M.account_list(cs, M.customer_stages(big, 2021, DIMS, RUBRIC, STAGES), None, STAGES)
     assert cs["customer_id"].is_unique and time.perf_counter() - t0 < 15
 
 
@@ -369,16 +379,16 @@ def test_committed_sample_is_what_the_generator_writes(root, tmp_path):
 
 def test_sample_looks_like_idc_and_moves_realistically(sample):
     assessments, accounts, survey = sample
-    now, before = M.customer_stages(assessments, 2020), M.customer_stages(assessments, 2019)
+    now, before = M.customer_stages(assessments, 2020, DIMS, RUBRIC, STAGES), M.customer_stages(assessments, 2019, DIMS, RUBRIC, STAGES)
     assert 1100 <= len(now) <= 1300 and len(before) > 800
-    d = M.stage_distribution(now["stage"])
+    d = M.stage_distribution(now["stage"], STAGES)
     assert (d["difference_pct"].abs() < 3).all()  # near IDC's shares
     moves = M.movement_summary(M.transition_matrix(*now.merge(before, on="customer_id")[["stage_y", "stage_x"]].T.to_numpy()))
     assert moves["stayed_pct"] > 55 and moves["moved_up_pct"] > 15 and moves["moved_up_pct"] > 2 * moves["moved_down_pct"]
     assert 40 <= M.target_summary(now)["expect_optimized_pct"] <= 52
     seg = now.merge(accounts, on="customer_id")
-    assert M.segment_association(M.stage_by_segment(seg["stage"], seg["company_size"]))["p_value"] < 0.001
-    assert M.segment_association(M.stage_by_segment(seg["stage"], seg["industry"]))["p_value"] < 0.001
+    assert M.segment_association(M.stage_by_segment(seg["stage"], seg["company_size"], STAGES, 5), STAGES)["p_value"] < 0.001
+    assert M.segment_association(M.stage_by_segment(seg["stage"], seg["industry"], STAGES, 5), STAGES)["p_value"] < 0.001
     respondents = survey.loc[survey["survey_year"] == 2020, "customer_id"]
     assert respondents.isin(now["customer_id"]).all()  # the survey links to maturity
     assert (assessments["assessed_on"].dt.year == 2020).sum() > now.shape[0]  # some assessed twice in 2020

@@ -19,7 +19,10 @@ YEAR = 2020
 def expected(root):
     """What the library gives on the sample data, to check the report's figures against."""
     assessments = load(root / "data" / "sample" / "maturity_assessments.csv", MATURITY)
-    placed = M.customer_stages(assessments, YEAR, keep_unstaged=True)
+    from cxreport.settings import load_settings
+
+    s = load_settings(YEAR)
+    placed = M.customer_stages(assessments, YEAR, s.maturity_dimensions, s.maturity_rubric, s.maturity_stages, keep_unstaged=True)
     return assessments, placed
 
 

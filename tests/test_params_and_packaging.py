@@ -31,12 +31,13 @@ def test_parse_override():
         parse_override("oops")
 
 
-def test_every_params_key_is_a_notebook_parameter(root):
+def test_every_params_key_is_a_setting_some_report_reads(root):
     notebooks = discover(root / "notebooks")
     for path in sorted((root / "params").glob("*.yaml")):
-        parameters_for(notebooks, yaml.safe_load(path.read_text()) or {})  # raises on an unknown key
+        year = int(path.stem) if path.stem.isdigit() else 2020
+        parameters_for(notebooks, load_params(root / "params", year))  # raises on an unknown key or a bad value
     with pytest.raises(ParamsError, match="unknown parameter"):
-        parameters_for(notebooks, {"min_grup_size": 3})
+        parameters_for(notebooks, {**load_params(root / "params", 2020), "min_grup_size": 3})
 
 
 def test_notebook_defaults_match_params_defaults(root):

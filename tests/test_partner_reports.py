@@ -7,7 +7,6 @@ import shutil
 import nbformat
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import run_cli
 from cxreport import partners as pt
@@ -29,7 +28,7 @@ def test_headline_figures(year_dir, sample):
     current = survey[survey["submitted_at"].dt.year == YEAR]
     assert m["responses"] == len(current) and m["partners"] == len(sample["partners.csv"]) == 36
     expected = nps_summary(current["nps"])
-    assert m["nps"]["score"] == round(expected.score, 1) and m["nps"]["n"] == expected.n
+    assert m["nps"]["score"] == pytest.approx(expected.score) and m["nps"]["n"] == expected.n  # unrounded since the report model
     # the sample's designed outliers are the ones the funnel plot flags
     assert m["funnel"]["below_998"] == ["P004"] and m["funnel"]["above_998"] == ["P006"]
     assert m["csat_index"]["met"] + m["csat_index"]["not_met"] == 36 and 0 < m["csat_index"]["met"] < 36
@@ -101,11 +100,7 @@ def test_a_failing_scorecard_names_the_partner_and_keeps_the_others(root, tmp_pa
     boom["id"] = "boom"
     nb.cells.insert(1, boom)
     nbformat.write(nb, str(proj / "notebooks" / "05_partner_scorecard.ipynb"))
-    defaults = yaml.safe_load((root / "params" / "defaults.yaml").read_text())
-    import papermill as pm
-
-    declared = pm.inspect_notebook(str(proj / "notebooks" / "05_partner_scorecard.ipynb"))
-    (proj / "params" / "defaults.yaml").write_text(yaml.safe_dump({k: v for k, v in defaults.items() if k in declared}))
+    shutil.copy(root / "params" / "defaults.yaml", proj / "params" / "defaults.yaml")
     data = tmp_path / "data"
     data.mkdir()
     keep = ["P001", "P002", "P028"]

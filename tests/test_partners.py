@@ -10,6 +10,12 @@ from cxreport import customer_success as cs
 from cxreport import partners as pt
 from cxreport.inputs import PARTNERS, USAGE, InputError, check_references, read_raw, validate
 
+# the settings these functions take (written once, in params/defaults.yaml; spelled out here for the hand-computed cases)
+NSAT_MAPPING = {5: "very_satisfied", 4: "somewhat_satisfied", 3: "somewhat_dissatisfied", 2: "very_dissatisfied", 1: "very_dissatisfied"}
+LEVELS = (0.95, 0.998)
+CI = {"confidence": 0.95, "method": "auto"}
+
+
 
 def answers(rows):
     """rows: (partner_id, customer_id, date, nps, csat)."""
@@ -35,7 +41,7 @@ def quarterly():
 
 
 def test_nps_by_partner_and_quarter(quarterly):
-    t = pt.nps_by_partner_quarter(quarterly, min_n=1).set_index(["partner_id", "quarter"])
+    t = pt.nps_by_partner_quarter(quarterly, **CI, min_n=1).set_index(["partner_id", "quarter"])
     assert list(t.index.get_level_values("quarter").unique().astype(str)) == ["2019Q3", "2019Q4", "2020Q1", "2020Q2"]
     a1 = t.loc[("A", pd.Period("2020Q1"))]
     assert (a1["n"], a1["promoters"], a1["passives"], a1["detractors"]) == (4, 2, 1, 1)
@@ -49,7 +55,7 @@ def test_nps_by_partner_and_quarter(quarterly):
 
 
 def test_trailing_four_quarters_pool_the_counts(quarterly):
-    t = pt.nps_by_partner_quarter(quarterly, min_n=1).set_index(["partner_id", "quarter"])
+    t = pt.nps_by_partner_quarter(quarterly, **CI, min_n=1).set_index(["partner_id", "quarter"])
     a = t.loc[("A", pd.Period("2020Q2"))]
     # A's rolling year to 2020 Q2: 3 promoters, 1 passive, 2 detractors -> 100 * 1/6 = 16.67; LTR (29 + 16) / 6 = 7.5
     assert (a["t4q_n"], a["t4q_promoters"], a["t4q_detractors"]) == (6, 3, 2)
@@ -60,37 +66,37 @@ def test_trailing_four_quarters_pool_the_counts(quarterly):
 
 
 def test_small_quarters_are_suppressed(quarterly):
-    t = pt.nps_by_partner_quarter(quarterly, min_n=3).set_index(["partner_id", "quarter"])
+    t = pt.nps_by_partner_quarter(quarterly, **CI, min_n=3).set_index(["partner_id", "quarter"])
     q2 = t.loc[("A", pd.Period("2020Q2"))]
     assert q2["suppressed"] and np.isnan(q2["nps"]) and np.isnan(q2["ltr"]) and q2["n"] == 2
     assert not q2["t4q_suppressed"] and q2["t4q_nps"] == pytest.approx(100 / 6)
 
 
 def test_programme_by_quarter_pools_every_partner(quarterly):
-    p = pt.programme_by_quarter(quarterly, min_n=1).set_index("quarter")
+    p = pt.programme_by_quarter(quarterly, **CI, min_n=1).set_index("quarter")
     # 2020 Q2: A 10, 6 and B 8 -> 1 promoter, 1 passive, 1 detractor -> 0
     assert p.loc[pd.Period("2020Q2"), "n"] == 3 and p.loc[pd.Period("2020Q2"), "nps"] == pytest.approx(0.0)
 
 
 def test_trend_compares_non_overlapping_rolling_years():
     rows = [("A", f"c{i}", "2019-05-01", 10, 5) for i in range(6)] + [("A", f"d{i}", "2020-05-01", 3, 2) for i in range(6)]
-    t = pt.nps_by_partner_quarter(answers(rows), min_n=1)
-    trend = pt.nps_trend(t, "2020Q2", min_n=5).set_index("partner_id").loc["A"]
+    t = pt.nps_by_partner_quarter(answers(rows), **CI, min_n=1)
+    trend = pt.nps_trend(t, "2020Q2", 0.95, min_n=5).set_index("partner_id").loc["A"]
     # 2019: six promoters (+100); 2020: six detractors (-100): down 200 points, significant
     assert trend["nps_before"] == 100 and trend["nps_now"] == -100 and trend["change"] == -200
     assert trend["significant"] and trend["direction"] == "down"
-    few = pt.nps_trend(t, "2020Q2", min_n=7).set_index("partner_id").loc["A"]
+    few = pt.nps_trend(t, "2020Q2", 0.95, min_n=7).set_index("partner_id").loc["A"]
     assert few["direction"] == "too few answers" and np.isnan(few["change"])
 
 
 # ------------------------------------------------------------------ funnel plot
 def test_funnel_limits_by_hand():
     # target 20, sd 80, n 16: sd/sqrt(n) = 20; z 1.959964 (95%) and 3.090232 (99.8%)
-    lim = pt.funnel_limits(20.0, 80.0, [16, 1]).iloc[0]
+    lim = pt.funnel_limits(20.0, 80.0, [16, 1], LEVELS).iloc[0]
     assert lim["lower_95"] == pytest.approx(20 - 39.19928, abs=1e-4) and lim["upper_95"] == pytest.approx(59.19928, abs=1e-4)
     assert lim["lower_99.8"] == pytest.approx(20 - 61.80465, abs=1e-4) and lim["upper_99.8"] == pytest.approx(81.80465, abs=1e-4)
-    assert pt.funnel_limits(20.0, 80.0, [16, 1]).iloc[1][["lower_95", "upper_95"]].tolist() == [-100, 100]  # clipped to the scale
-    wide = pt.funnel_limits(20.0, 80.0, [16], phi=4.0).iloc[0]  # over-dispersion 4 doubles the half-width
+    assert pt.funnel_limits(20.0, 80.0, [16, 1], LEVELS).iloc[1][["lower_95", "upper_95"]].tolist() == [-100, 100]  # clipped to the scale
+    wide = pt.funnel_limits(20.0, 80.0, [16], LEVELS, phi=4.0).iloc[0]  # over-dispersion 4 doubles the half-width
     assert wide["upper_95"] == pytest.approx(20 + 2 * 39.19928, abs=1e-4)
 
 
@@ -109,7 +115,7 @@ def test_funnel_flags_and_never_ranks_small_partners():
             + [("B", f"b{i}", "2020-03-01", 9, 5) for i in range(2)] + [("B", f"b{i}", "2020-03-01", 7, 4) for i in range(2, 6)]
             + [("B", f"b{i}", "2020-03-01", 2, 1) for i in range(6, 10)]
             + [("C", "c1", "2020-03-01", 10, 5), ("C", "c2", "2020-03-01", 0, 1)])
-    table, summary = pt.nps_funnel(answers(rows), adjust_overdispersion=False, min_rank_n=10)
+    table, summary = pt.nps_funnel(answers(rows), None, LEVELS, adjust_overdispersion=False, min_rank_n=10, min_n=5)
     t = table.set_index("partner_id")
     # Programme: 11 promoters, 6 passives, 5 detractors of 22 -> 27.27; sd = 100 * sqrt(16/22 - (6/22)²) = 80.802
     assert summary["target"] == pytest.approx(600 / 22) and summary["sd"] == pytest.approx(80.8018, abs=1e-3)
@@ -127,7 +133,7 @@ def test_funnel_flags_and_never_ranks_small_partners():
 # ------------------------------------------------------------------ Microsoft CSAT index
 def test_nsat_by_hand_and_mapping_rule():
     csat = pd.Series([5, 5, 4, 3, 2, 1, None], dtype="Int64")
-    levels = pt.nsat_level(csat).value_counts()
+    levels = pt.nsat_level(csat, NSAT_MAPPING).value_counts()
     # default: 5 very satisfied (2), 4 somewhat satisfied (1), 3 somewhat dissatisfied (1), 1-2 very dissatisfied (2)
     assert [int(levels[k]) for k in pt.NSAT_LEVELS] == [2, 1, 1, 2]
     # NSAT = %VS - %DSAT + 100 = 33.33 - 50 + 100 = 83.33
@@ -150,7 +156,7 @@ def test_ten_response_rule_with_cap_of_eight_per_organisation():
     r = answers(rows)
     counted = pt.counted_responses(r, 8)
     assert counted.sum() == 19 and not counted[r["csat"].eq(1) & r["customer_id"].eq("X")].any()  # the latest 3 of X are capped
-    ci = pt.csat_index(r, 2020, ["A", "B", "C"]).set_index("partner_id")
+    ci = pt.csat_index(r, 2020, ["A", "B", "C"], NSAT_MAPPING, 10, 8, min_n=5).set_index("partner_id")
     assert ci.loc["A", ["responses", "organisations", "counted", "not_counted", "needed"]].tolist() == [12, 2, 9, 3, 1]
     assert ci.loc["A", "status"] == "missed" and ci.loc["A", "as_of"] == pd.Timestamp("2020-12-31")
     assert ci.loc["A", "nsat"] == 200  # the counted answers are all 5s; the capped 1s do not count
@@ -163,10 +169,10 @@ def test_ten_response_rule_with_cap_of_eight_per_organisation():
 def test_at_risk_and_by_when():
     rows = [("C", f"c{i}", "2020-02-01", 9, 5) for i in range(3)] + [("D", f"d{i}", "2020-02-01", 9, 5) for i in range(2)]
     r = answers(rows)
-    early = pt.csat_index(r, 2020, ["C", "D"], as_of="2020-03-31").set_index("partner_id")
+    early = pt.csat_index(r, 2020, ["C", "D"], NSAT_MAPPING, 10, 8, as_of="2020-03-31", min_n=5).set_index("partner_id")
     # C: 3 counted in 91 days of 366 -> projected 3 / 91 * 366 = 12.07 -> on track
     assert early.loc["C", "projected"] == pytest.approx(3 / 91 * 366) and early.loc["C", "status"] == "on track"
-    mid = pt.csat_index(r, 2020, ["C", "D"], as_of="2020-06-30").set_index("partner_id")
+    mid = pt.csat_index(r, 2020, ["C", "D"], NSAT_MAPPING, 10, 8, as_of="2020-06-30", min_n=5).set_index("partner_id")
     d = mid.loc["D"]
     # D: 2 counted in 182 days -> projected 4.02, at risk; reaches 10 after ceil(10 * 182 / 2) = 910 days: 28 June 2022
     assert d["status"] == "at risk" and d["projected"] == pytest.approx(2 / 182 * 366)
@@ -233,7 +239,7 @@ def test_deployments_metric(usage):
 
 
 def test_data_as_of_and_report_month(usage):
-    a = cs.data_as_of(usage)
+    a = cs.data_as_of(usage, 20)
     assert a["last_month"] == pd.Period("2020-12") and a["refreshed_by"] == pd.Timestamp("2021-01-20")
     assert a["next_refresh"] == pd.Timestamp("2021-02-20")
     assert cs.report_month(usage, 2020) == pd.Period("2020-12") and cs.report_month(usage, 2021) == pd.Period("2020-12")

@@ -118,12 +118,24 @@ def test_missing_input_skips_the_notebook(root, tmp_path):
 
 
 def test_failing_notebook_keeps_previous_report(root, built, tmp_path):
+    """A notebook that raises: exit 1, the cell and error named, the previous report untouched, the failure kept."""
+    import nbformat
+
+    proj = tmp_path / "proj"
+    shutil.copytree(root / "notebooks", proj / "notebooks")
+    shutil.copytree(root / "params", proj / "params")
+    nb = nbformat.read(str(proj / "notebooks" / "01_survey_scores.ipynb"), as_version=4)
+    boom = nbformat.v4.new_code_cell('raise RuntimeError("survey cell broke")')
+    boom["id"] = "boom"
+    nb.cells.insert(2, boom)
+    nbformat.write(nb, str(proj / "notebooks" / "01_survey_scores.ipynb"))
     out = tmp_path / "out"
     shutil.copytree(built[0], out)
     before = (out / str(YEAR) / "01_survey_scores.html").read_bytes()
-    proc = run_cli(root, "--year", str(YEAR), "--out", str(out), "--formats", "html", "--set", "nps_ci_method=bogus")
+    proc = run_cli(proj, "--year", str(YEAR), "--data", str(root / "data" / "sample"), "--out", str(out),
+                   "--formats", "html", "--only", "01_survey_scores")
     assert proc.returncode == 1
-    assert "notebook 01_survey_scores.ipynb failed in cell" in proc.stderr and "unknown NPS interval method" in proc.stderr
+    assert "notebook 01_survey_scores.ipynb failed in cell" in proc.stderr and "survey cell broke" in proc.stderr
     assert (out / str(YEAR) / "01_survey_scores.html").read_bytes() == before
     assert (out / "_failed" / str(YEAR) / "01_survey_scores.ipynb").exists()
     assert not list(out.glob(".staging-*"))

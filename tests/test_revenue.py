@@ -158,10 +158,10 @@ def test_cloud_recurring_comparison():
     df = pd.DataFrame(rows, columns=["customer_id", "revenue_type", "amount"])
     df["month"] = pd.Period("2020-03", freq="M")
     units = pd.Series({c: c for c in df["customer_id"].unique()})
-    out = rv.cloud_recurring_comparison(df, units, 2020, min_n=5)
+    out = rv.cloud_recurring_comparison(df, units, 2020, ("subscription",), min_n=5)
     assert (out["units_mostly_cloud"], out["units_other"]) == (6, 6)
     assert out["ratio"] == pytest.approx(80 / 20)
-    assert np.isnan(rv.cloud_recurring_comparison(df, units, 2020, min_n=7)["ratio"])
+    assert np.isnan(rv.cloud_recurring_comparison(df, units, 2020, ("subscription",), min_n=7)["ratio"])
 
 
 def test_ten_thousand_customers_vectorised():

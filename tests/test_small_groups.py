@@ -19,7 +19,6 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from cxreport import partner_charts as charts
 from cxreport import partners as pt
@@ -27,6 +26,12 @@ from cxreport import survey
 from cxreport.suppression import fewer_than, small_groups, suppress_small_groups
 
 from conftest import run_cli
+
+# the settings these functions take (written once, in params/defaults.yaml; spelled out here for the hand-computed cases)
+NSAT_MAPPING = {5: "very_satisfied", 4: "somewhat_satisfied", 3: "somewhat_dissatisfied", 2: "very_dissatisfied", 1: "very_dissatisfied"}
+LEVELS = (0.95, 0.998)
+CI = {"confidence": 0.95, "method": "auto"}
+
 
 
 def answers(rows):
@@ -109,7 +114,7 @@ def programme():
 
 
 def test_funnel_suppresses_small_partners_but_keeps_the_programme(programme):
-    table, summary = pt.nps_funnel(programme, ["A", "B", "C", "D"], adjust_overdispersion=False, min_rank_n=10, min_n=5)
+    table, summary = pt.nps_funnel(programme, ["A", "B", "C", "D"], LEVELS, adjust_overdispersion=False, min_rank_n=10, min_n=5)
     t = table.set_index("partner_id")
     # programme from all 21 answers: 10 promoters, 7 passives (A's two 8s, B's four 7s, C's 7), 4 detractors -> 100 * 6/21
     assert summary["target"] == pytest.approx(600 / 21) and summary["target_n"] == 21
@@ -119,15 +124,15 @@ def test_funnel_suppresses_small_partners_but_keeps_the_programme(programme):
     assert all(np.isnan(c[k]) for k in ("nps", "ltr", "z", "rank", "percentile", "lower_95", "upper_95", "lower_99.8", "upper_99.8"))
     assert t.loc["A", "nps"] == 80 and t.loc["A", "ltr"] == pytest.approx(9.6) and not t.loc["A", "suppressed"]
     # a ranking threshold under min_group_size does not rank (or flag) a small partner
-    low, s = pt.nps_funnel(programme, adjust_overdispersion=False, min_rank_n=1, min_n=5)
+    low, s = pt.nps_funnel(programme, None, LEVELS, adjust_overdispersion=False, min_rank_n=1, min_n=5)
     assert low.set_index("partner_id").loc["C", "position"] == pt.NOT_RANKED and s["ranked"] == 2
 
 
 def test_funnel_chart_does_not_plot_small_partners(programme):
-    table, summary = pt.nps_funnel(programme, ["A", "B", "C", "D"], adjust_overdispersion=False, min_rank_n=10, min_n=5)
+    table, summary = pt.nps_funnel(programme, ["A", "B", "C", "D"], LEVELS, adjust_overdispersion=False, min_rank_n=10, min_n=5)
     assert charts.plotted_partners(table)["partner_id"].tolist() == ["A", "B"]
     # a table without the flag: min_n applies the rule again
-    raw, _ = pt.nps_funnel(programme, ["A", "B", "C"], adjust_overdispersion=False, min_rank_n=10, min_n=1)
+    raw, _ = pt.nps_funnel(programme, ["A", "B", "C"], LEVELS, adjust_overdispersion=False, min_rank_n=10, min_n=1)
     assert charts.plotted_partners(raw.drop(columns="suppressed"), 5)["partner_id"].tolist() == ["A", "B"]
     for highlight in (None, "A"):
         fig = charts.funnel_plot(table, summary, highlight=highlight)
@@ -137,7 +142,7 @@ def test_funnel_chart_does_not_plot_small_partners(programme):
 
 
 def test_csat_index_keeps_counts_and_suppresses_nsat(programme):
-    ci = pt.csat_index(programme, 2020, ["A", "B", "C", "D"], as_of="2020-12-31", min_n=5).set_index("partner_id")
+    ci = pt.csat_index(programme, 2020, ["A", "B", "C", "D"], NSAT_MAPPING, 10, 8, as_of="2020-12-31", min_n=5).set_index("partner_id")
     # C: one counted answer (4 -> somewhat satisfied): NSAT would be 0 - 0 + 100 = 100; suppressed
     c = ci.loc["C"]
     assert (c["responses"], c["counted"], c["nsat_n"], c["needed"], c["status"]) == (1, 1, 1, 9, "missed")
@@ -145,12 +150,12 @@ def test_csat_index_keeps_counts_and_suppresses_nsat(programme):
     # A: 8 fives and 2 fours -> 80% very satisfied, none dissatisfied -> NSAT 180; B: 2 fives, 4 fours, 4 ones -> 20 - 40 + 100 = 80
     assert ci.loc["A", "nsat"] == pytest.approx(180) and ci.loc["B", "nsat"] == pytest.approx(80)
     assert ci.loc["A", "status"] == "met" and not ci.loc["A", "suppressed"]
-    assert pt.csat_index(programme, 2020, ["C"], min_n=1).iloc[0]["nsat"] == pytest.approx(100)  # the leak the rule closes
+    assert pt.csat_index(programme, 2020, ["C"], NSAT_MAPPING, 10, 8, min_n=1).iloc[0]["nsat"] == pytest.approx(100)  # the leak the rule closes
 
 
 def test_quarter_table_as_published_hides_the_answers_categories():
     rows = [("A", f"a{i}", "2020-02-01", 10, 5) for i in range(6)] + [("A", "a9", "2020-05-01", 7, 4)]
-    t = pt.nps_by_partner_quarter(answers(rows), min_n=5)
+    t = pt.nps_by_partner_quarter(answers(rows), **CI, min_n=5)
     q2 = t.set_index("quarter").loc[pd.Period("2020Q2")]
     assert q2["suppressed"] and np.isnan(q2["nps"]) and q2["passives"] == 1  # kept for pooling, never published
     pub = pt.publishable(t, 5).set_index("quarter")
@@ -165,8 +170,8 @@ def test_quarter_table_as_published_hides_the_answers_categories():
 
 def test_trend_suppresses_each_year_on_its_own_base():
     rows = [("A", f"c{i}", "2019-05-01", 10, 5) for i in range(2)] + [("A", f"d{i}", "2020-05-01", 3, 2) for i in range(6)]
-    t = pt.nps_by_partner_quarter(answers(rows), min_n=5)
-    trend = pt.nps_trend(t, "2020Q2", min_n=5).set_index("partner_id").loc["A"]
+    t = pt.nps_by_partner_quarter(answers(rows), **CI, min_n=5)
+    trend = pt.nps_trend(t, "2020Q2", 0.95, min_n=5).set_index("partner_id").loc["A"]
     # 2020: six detractors (-100, shown); 2019: two promoters (suppressed): no change, no test
     assert trend["nps_now"] == -100 and trend["n_before"] == 2 and np.isnan(trend["nps_before"])
     assert np.isnan(trend["change"]) and trend["direction"] == "too few answers"
@@ -183,23 +188,16 @@ def call_arguments(code, start):
     return code[start:]
 
 
-def test_notebooks_declare_the_thresholds_with_the_defaults(root):
-    defaults = yaml.safe_load((root / "params" / "defaults.yaml").read_text())
-    needs = {"00_summary": ("min_group_size", "small_sample_threshold"), "01_survey_scores": ("min_group_size", "small_sample_threshold"),
-             "02_cloud_maturity": ("min_group_size",), "04_partner_programme": ("min_group_size",),
-             "05_partner_scorecard": ("min_group_size",)}
-    for name, keys in needs.items():
-        nb = nbformat.read(str(root / "notebooks" / f"{name}.ipynb"), as_version=4)
-        params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        for key in keys:
-            assert re.search(rf"^{key} = {defaults[key]}\b", params, re.M), f"{name} does not declare {key}"
-        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-        for call in ("pt.nps_funnel(", "pt.csat_index("):  # every per-partner score is computed with the rule
-            for m in re.finditer(re.escape(call), code):
-                assert "min_n=min_group_size" in call_arguments(code, m.end()), f"{name}: {call} without min_n"
-    survey_nb = (root / "notebooks" / "01_survey_scores.ipynb").read_text()
-    assert "small_sample_threshold=small_sample_threshold" in survey_nb
+def test_every_report_reads_the_thresholds_from_its_settings(root):
+    """The thresholds reach every report through its settings (params/defaults.yaml is their one home)."""
+    needs = {"summary": ("min_group_size", "small_sample_threshold"), "survey_scores": ("min_group_size", "small_sample_threshold"),
+             "cloud_maturity": ("min_group_size",), "partner_programme": ("min_group_size",),
+             "partner_scorecard": ("min_group_size",), "clv_churn": ("min_group_size",)}
+    for name in sorted((root / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(str(name), as_version=4)
+        module = nb.metadata["cxreport"]["report"]
+        settings = __import__(f"cxreport.reports.{module}", fromlist=["SETTINGS"]).SETTINGS
+        assert set(needs[module]) <= set(settings), f"{name.name}: {module} does not read {needs[module]}"
 
 
 # ------------------------------------------------------------------ end to end: nothing published gives them away

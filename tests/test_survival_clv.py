@@ -39,7 +39,7 @@ def test_landmark_retimes_from_the_measurement(lives):
 
 def test_kaplan_meier_by_hand():
     # times 1,2,2+,3,4+,5 with events at 1, 2, 3, 5
-    km = survival.kaplan_meier([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1])
+    km = survival.kaplan_meier([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1], confidence=0.95)
     assert km["time"].tolist() == [0, 1, 2, 3, 5]
     assert km["at_risk"].tolist() == [6, 6, 5, 3, 1]
     # 5/6; 5/6 * 4/5 = 2/3 (the censoring at 2 comes after the event); 2/3 * 2/3 = 4/9; then 0
@@ -58,7 +58,7 @@ def test_kaplan_meier_by_hand():
 
 
 def test_km_on_the_hand_ledger(lives):
-    km = survival.kaplan_meier(lives["duration"], lives["churned"])
+    km = survival.kaplan_meier(lives["duration"], lives["churned"], confidence=0.95)
     # B churns at 2 (4 at risk), D at 3 (3 at risk): 3/4, then 3/4 * 2/3 = 1/2
     assert km["survival"].tolist() == pytest.approx([1, 0.75, 0.5])
     assert km["se"].iloc[2] == pytest.approx(0.5 * np.sqrt(1 / 12 + 1 / 6))
@@ -68,12 +68,12 @@ def test_km_by_group_suppresses_small_groups_and_logrank():
     df = pd.DataFrame({"duration": [1, 2, 3, 4, 5, 6, 1, 1, 2, 2, 3, 9, 9],
                        "churned": [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0],
                        "seg": ["a"] * 6 + ["b"] * 5 + ["c"] * 2})
-    curves, summary = survival.km_by_group(df, "seg", min_n=5, horizons=(2,))
+    curves, summary = survival.km_by_group(df, "seg", min_n=5, confidence=0.95, horizons=(2,))
     s = summary.set_index("group")
     assert s.loc["c", "suppressed"] and np.isnan(s.loc["c", "survival_2m"]) and set(curves["group"]) == {"a", "b"}
     assert s.loc["a", "survival_2m"] == pytest.approx(100 * 4 / 6)
     assert s.loc["b", "median_months"] == 2  # 5 -> 3 -> 1: S(2) = 1/5 <= 0.5, S(1) = 3/5
-    test = survival.logrank(df, "seg", min_n=5)
+    test = survival.logrank(df, "seg", min_n=5, alpha=0.05)
     assert test["groups"] == 2 and test["df"] == 1 and 0 < test["p"] < 1
 
 
@@ -81,7 +81,7 @@ def test_cox_hazard_ratio_by_hand():
     # Partial likelihood: event at 1 (x=1) among {1, 0, 1}: u / (2u + 1); event at 2 (x=0) among {0, 1}: 1 / (1 + u).
     # Setting the score to zero gives 2u^2 = 1: HR = u = 1 / sqrt(2).
     df = pd.DataFrame({"duration": [1, 2, 3], "churned": [1, 1, 0], "x": [1.0, 0.0, 1.0]})
-    table, info = survival.cox_hazard_ratios(df, numeric=["x"], labels={"x": "the flag"})
+    table, info = survival.cox_hazard_ratios(df, numeric=["x"], confidence=0.95, labels={"x": "the flag"})
     assert table["hr"].iloc[0] == pytest.approx(1 / np.sqrt(2), rel=1e-4)
     assert info["n"] == 3 and info["events"] == 2
     text = survival.describe_hazard_ratio(table.iloc[0])
@@ -94,12 +94,12 @@ def test_cox_categorical_and_separation():
     grp = np.where(rng.random(n) < 0.5, "Detractor", "Promoter")
     t = rng.exponential(np.where(grp == "Detractor", 10, 30))
     df = pd.DataFrame({"g": grp, "duration": np.ceil(np.minimum(t, 24)), "churned": t < 24})
-    table, info = survival.cox_hazard_ratios(df, {"g": "Promoter"})
+    table, info = survival.cox_hazard_ratios(df, {"g": "Promoter"}, confidence=0.95)
     assert table["level"].tolist() == ["Detractor"] and 2 < table["hr"].iloc[0] < 4.5  # true ratio 3
     assert "leave" in survival.describe_hazard_ratio(table.iloc[0]) and survival.cox_caveat(info) is None
     # no churn among promoters: no finite estimate, the covariate is dropped with a reason
     df.loc[df["g"] == "Promoter", "churned"] = False
-    table, info = survival.cox_hazard_ratios(df, {"g": "Promoter"})
+    table, info = survival.cox_hazard_ratios(df, {"g": "Promoter"}, confidence=0.95)
     assert table.empty and "no churn in the reference group" in info["dropped"][0]
     assert "could not be estimated" in survival.cox_caveat(info)
 
@@ -142,7 +142,8 @@ def test_discounted_lifetimes_match_the_closed_form():
     z = 1 / (1 + disc)
     assert clv.discounted_expected_lifetime(g, d, disc) == pytest.approx(hyp2f1(1, d, g + d, z), rel=1e-9)
     k = np.array([1, 2, 5])
-    expected = [(d + kk - 1) / (g + d + kk - 1) * z * hyp2f1(1, d + kk, g + d + kk, z) for kk in k]
+    # Fader & Hardie (2010), eq. 6: the next renewal is not discounted
+    expected = [(d + kk - 1) / (g + d + kk - 1) * hyp2f1(1, d + kk, g + d + kk, z) for kk in k]
     assert clv.discounted_expected_residual_lifetime(g, d, k, disc) == pytest.approx(expected, rel=1e-9)
     # without heterogeneity (huge gamma, delta; theta = 0.2) the lifetime is the constant-churn (1 + d) / (d + theta)
     assert clv.discounted_expected_lifetime(2e5, 8e5, disc) == pytest.approx(1.1 / 0.3, rel=1e-4)
@@ -168,7 +169,7 @@ def test_clv_by_segment_on_the_hand_ledger():
     assert row["gamma"] == pytest.approx(fit["gamma"])
     assert row["clv_sbg"] == pytest.approx(1780 / 19 * margin * clv.discounted_expected_lifetime(fit["gamma"], fit["delta"], clv.monthly_rate(0.1)))
     assert row["active_customers"] == 3 and row["rank"] == 1
-    suppressed = clv.clv_by_segment(ledger, lives, seg, 2020, 0.1, min_n=10, active=act)
+    suppressed = clv.clv_by_segment(ledger, lives, seg, 2020, 0.1, window_months=12, min_n=10, active=act)
     assert suppressed["suppressed"].all()
     acc = clv.account_values(lives, seg, {"s": fit}, margin, 0.1, 12)
     assert set(acc["customer_id"]) == {"A", "B", "E"}

@@ -29,8 +29,16 @@ contractual setting: the perils of ignoring heterogeneity"):
 
 - a new customer, paying at the start of each period it is a customer:
   ``DEL = sum_{t>=0} S(t) z^t`` (= 2F1(1, δ; γ + δ; z));
-- a customer now in its k-th consecutive period (k >= 1), counting future
-  periods only: ``DERL(k) = sum_{j>=1} S(k-1+j) / S(k-1) z^j``.
+- a customer who has paid k periods (k >= 1: it is in its k-th period, has
+  made k - 1 renewals) and is about to decide on the next renewal: the
+  expected discounted number of *future* payments, the next one undiscounted
+  (Fader & Hardie 2010, eq. 6):
+  ``DERL(k) = sum_{t>=k} S(t) / S(k-1) z^(t-k)
+  = (δ + k - 1) / (γ + δ + k - 1) · 2F1(1, δ + k; γ + δ + k; z)``.
+  For γ = 0.668, δ = 3.806 (the paper's "high end" segment), k = 5 and
+  d = 10% this is 6.8971. (Earlier versions discounted the next
+  renewal by one more period, i.e. returned DERL / (1 + d); the expected
+  remaining values are now 1 + d times those figures.)
 
 CLV (sBG) of a new customer = ARPA x gross margin x DEL; the expected
 remaining value of a current customer = its MRR x gross margin x DERL(k).
@@ -168,18 +176,21 @@ def discounted_expected_lifetime(gamma: float, delta: float, discount: float, ho
 
 
 def discounted_expected_residual_lifetime(gamma: float, delta: float, tenure, discount: float, horizon: int = HORIZON) -> np.ndarray:
-    """DERL(k) = sum_{j>=1} S(k-1+j) / S(k-1) z^j for customers in their k-th period (k >= 1; vectorised over k).
+    """DERL(k) = sum_{t>=k} S(t) / S(k-1) z^(t-k) for customers who have paid k periods (k >= 1; vectorised over k).
 
-    Equals r_k · z · A(k) with A(k) = sum_{i>=0} S(k+i)/S(k) z^i; k beyond
-    the horizon uses the horizon's value.
+    Fader & Hardie (2010), eq. 6 with n = k: the expected discounted number
+    of future payments of a customer who has made k - 1 renewals, evaluated
+    just before its next renewal decision, so the next payment is not
+    discounted. Equals r_k · A(k) with r_k the retention rate and A(k) =
+    sum_{i>=0} S(k+i)/S(k) z^i, i.e. ``r_k · 2F1(1, δ+k; γ+δ+k; z)``; k
+    beyond the horizon uses the horizon's value.
     """
     k = np.clip(np.asarray(tenure, dtype=np.int64), 1, horizon - 1)
     if not (np.isfinite(gamma) and np.isfinite(delta)):
         return np.full(k.shape, np.nan)
     a = _discounted_tails(gamma, delta, discount, horizon)  # sum_{t>=k} S(t) z^(t-k)
     s = sbg_survival(gamma, delta, np.arange(horizon + 1))
-    z = 1 / (1 + discount)
-    return z * a[k] / s[k - 1]
+    return a[k] / s[k - 1]
 
 
 def sbg_churn_probability(gamma: float, delta: float, tenure, within: int = 12) -> np.ndarray:
@@ -191,8 +202,8 @@ def sbg_churn_probability(gamma: float, delta: float, tenure, within: int = 12) 
 
 
 # ---------------------------------------------------------------- per segment
-def clv_by_segment(ledger: pd.DataFrame, lives: pd.DataFrame, segments: pd.Series, year: int, annual_discount: float = 0.1,
-                   window_months: int = 12, min_n: int = 5, active: pd.DataFrame | None = None,
+def clv_by_segment(ledger: pd.DataFrame, lives: pd.DataFrame, segments: pd.Series, year: int, annual_discount: float,
+                   window_months: int, min_n: int, active: pd.DataFrame | None = None,
                    dimension: str | None = None) -> pd.DataFrame:
     """Simple and sBG lifetime value per segment.
 
@@ -218,6 +229,11 @@ def clv_by_segment(ledger: pd.DataFrame, lives: pd.DataFrame, segments: pd.Serie
 
     Segments with fewer than ``min_n`` customers are listed with
     ``suppressed`` True and NaN figures. Ranked by ``clv_sbg``.
+    ``annual_discount``, ``window_months`` and ``min_n`` are the
+    ``clv_discount_rate``, ``clv_window_months`` and ``min_group_size``
+    settings (no defaults here: params/defaults.yaml holds them). Without
+    costs for the segment or the whole ledger the margin, and so every value
+    figure, is NaN (unknown, never 0).
     """
     d_m = monthly_rate(annual_discount)
     end = f"{year}-12"
@@ -268,7 +284,7 @@ def clv_by_segment(ledger: pd.DataFrame, lives: pd.DataFrame, segments: pd.Serie
     return out.reset_index(drop=True)
 
 
-def account_values(lives: pd.DataFrame, segments: pd.Series, fits: dict, margin: float | dict, annual_discount: float = 0.1,
+def account_values(lives: pd.DataFrame, segments: pd.Series, fits: dict, margin: float | dict, annual_discount: float,
                    horizon_months: int = 12) -> pd.DataFrame:
     """Per current customer: churn risk and expected remaining value from its segment's sBG fit.
 

@@ -48,6 +48,35 @@ def monthly_consumption(usage: pd.DataFrame, rates: dict[str, float], by: tuple[
     return frame.groupby([*by, "month"], observed=True, sort=True)[["consumption_value", "users"]].sum().reset_index()
 
 
+def growth_rates(now, before) -> np.ndarray:
+    """Growth in percent, element-wise: ``100 · (now / before − 1)``; NaN where there is no base.
+
+    The one implementation of growth in the suite (month over month, year
+    over year, per partner or the whole programme; the executive summary
+    uses it too, through :func:`growth_pct`). No base means ``before`` is 0,
+    negative or missing: a partner with no usage a year earlier has new
+    value but no growth rate (never an infinite one).
+    """
+    now = np.asarray(now, dtype=float)
+    before = np.asarray(before, dtype=float)
+    ok = np.isfinite(before) & (before > 0) & np.isfinite(now)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, 100 * (now / np.where(ok, before, 1.0) - 1), np.nan)
+
+
+def growth_pct(now: float | None, before: float | None) -> float | None:
+    """Growth of one figure in percent, ``100 · (now / before − 1)``, or None without a base (``before`` ≤ 0 or missing).
+
+    Scalar form of :func:`growth_rates`; e.g. ``growth_pct(139, 100)`` is
+    39.0, ``growth_pct(50, 0)`` None (no usage a year earlier: say so,
+    never write infinity).
+    """
+    if now is None or before is None:
+        return None
+    value = float(growth_rates([now], [before])[0])
+    return value if np.isfinite(value) else None
+
+
 def _pivot(monthly: pd.DataFrame, column: str, key: str) -> pd.DataFrame:
     table = monthly.astype({column: float}).pivot_table(index=key, columns="month", values=column, aggfunc="sum", fill_value=0.0, observed=True)
     if len(table.columns):
@@ -60,7 +89,7 @@ def usage_growth(monthly: pd.DataFrame, month: pd.Period | str, key: str = "part
     """Growth of ``column`` per ``key`` at ``month``: month over month and year over year, in percent.
 
     ``mom_pct = 100 · (v(m) / v(m−1) − 1)``, ``yoy_pct = 100 · (v(m) / v(m−12)
-    − 1)``; a month without usage counts as 0. Edge case: a zero base gives
+    − 1)`` (:func:`growth_rates`); a month without usage counts as 0. Edge case: a zero base gives
     NaN growth (a partner new to a workload has no growth rate, only new
     value); ``change_yoy`` gives the absolute change in that case too.
     """
@@ -77,8 +106,8 @@ def usage_growth(monthly: pd.DataFrame, month: pd.Period | str, key: str = "part
                 column: now,
                 f"{column}_prev_month": prev,
                 f"{column}_prev_year": year_ago,
-                "mom_pct": np.where(prev > 0, 100 * (now / prev.where(prev > 0) - 1), np.nan),
-                "yoy_pct": np.where(year_ago > 0, 100 * (now / year_ago.where(year_ago > 0) - 1), np.nan),
+                "mom_pct": growth_rates(now, prev),
+                "yoy_pct": growth_rates(now, year_ago),
                 "change_yoy": now - year_ago,
             },
             index=table.index,
@@ -117,11 +146,11 @@ def deployments_metric(deployments: pd.DataFrame, month: pd.Period | str, key: s
     return pd.DataFrame({"deployments": now, "deployments_prev_year": before, "deployments_metric": now - before}).reset_index()
 
 
-def data_as_of(usage: pd.DataFrame, refresh_day: int = 20) -> dict:
+def data_as_of(usage: pd.DataFrame, refresh_day: int) -> dict:
     """The usage data's as-of month and when the next refresh is due.
 
     ``last_month``: the latest month in the data (the month the metrics are
-    for); ``refreshed_by``: the ``refresh_day`` (20th) of the month after
+    for); ``refreshed_by``: the ``refresh_day`` (params ``usage_refresh_day``, 20) of the month after
     it, when Microsoft's Customer Success data for that month is typically
     complete; ``next_refresh``: the same day a month later. Edge case: empty
     data gives None values.

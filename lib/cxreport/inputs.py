@@ -108,6 +108,8 @@ class Contract:
     fields: tuple[Field, ...]
     prefixed: dict[str, Field] = field(default_factory=dict)
     unique_together: tuple[tuple[str, ...], ...] = ()
+    # Column families of which the file must hold at least one column (a maturity file needs a dimension score).
+    requires_prefixed: tuple[str, ...] = ()
 
     def fields_for(self, columns: list[str]) -> list[Field]:
         out = list(self.fields)
@@ -277,12 +279,27 @@ def validate(raw: pd.DataFrame, contract: Contract, label: str | None = None) ->
     contract does not know are dropped.
     """
     label = label or contract.filename
+    shape = _shape_problems(raw, contract, label)
+    if shape:
+        raise InputError(shape)
     fields = contract.fields_for(list(raw.columns))
     try:
         _schema(contract, fields).validate(raw, lazy=True)
     except SchemaErrors as errors:
         raise InputError(_messages(errors, raw, contract, fields, label)) from None
     return _convert(raw, fields)
+
+
+def _shape_problems(raw: pd.DataFrame, contract: Contract, label: str) -> list[str]:
+    """What no report can work with, whatever the values: no data rows, or no column of a required family."""
+    problems = []
+    if len(raw) == 0:
+        problems.append(f"{label}: no data rows under the header; expected at least one row")
+    for prefix in contract.requires_prefixed:
+        if not any(str(c).startswith(prefix) and len(str(c)) > len(prefix) for c in raw.columns):
+            problems.append(f"{label}: no {prefix}<name> column; expected at least one, such as {prefix}strategy "
+                            f"({contract.prefixed[prefix].expected})")
+    return problems
 
 
 def _read_fast(path: Path, contract: Contract) -> pd.DataFrame | None:
@@ -472,6 +489,7 @@ MATURITY = Contract(
     ),
     prefixed={"m_": Field("m_", "int", nullable=True, min=1, max=5)},
     unique_together=(("customer_id", "assessed_on"),),
+    requires_prefixed=("m_",),
 )
 
 # --- customer lifetime value and churn (issue 4): the monthly revenue ledger

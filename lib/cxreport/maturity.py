@@ -37,31 +37,52 @@ from .suppression import suppress_small_groups
 
 PREFIX = "m_"
 STAGES = (1, 2, 3, 4, 5)
-DEFAULT_MIN_N = 5
 UP, SAME, DOWN, NEW = "Moved up", "Stayed", "Moved down", "First assessment"
 MOVEMENTS = (UP, SAME, DOWN)
 RUBRIC_METHODS = ("weighted_mean", "floor", "weakest")
 
-# Defaults equal to params/defaults.yaml; a notebook passes its parameters explicitly.
-DEFAULT_STAGES = {
-    "Ad Hoc": {"idc_pct": 23, "next_play": "Get a foot in the door: a try-before-you-buy offer, a cloud readiness assessment or a proof of concept."},
-    "Opportunistic": {"idc_pct": 24, "next_play": "Build buy-in for an enterprise-wide approach: cloud assessments, a cloud strategy and a roadmap of which workloads move where."},
-    "Repeatable": {"idc_pct": 16, "next_play": "Build, run and support their cloud: migrations (mailboxes, servers, data centres), data architecture, identity and governance."},
-    "Managed": {"idc_pct": 28, "next_play": "Add value on an enterprise-wide cloud: user-experience consulting, critical-response support, line-of-business hosting, BI portals."},
-    "Optimized": {"idc_pct": 9, "next_play": "Act as trusted advisor for innovation: high-value projects such as industry cloud and digital transformation."},
-}
-DEFAULT_DIMENSIONS = {
-    "strategy": {"label": "Business strategy", "weight": 1.0},
-    "technology": {"label": "Technology and architecture", "weight": 1.0},
-    "people": {"label": "People and skills", "weight": 1.0},
-    "governance": {"label": "Process and governance", "weight": 1.0},
-    "cost_value": {"label": "Cost and value transparency", "weight": 1.0},
-}
-DEFAULT_RUBRIC = {"method": "weighted_mean", "thresholds": [1.5, 2.5, 3.5, 4.5], "min_dimensions": 3}
+# IDC: "45% of customers expect to be Optimized two years from now" (the e-book's Cloud MaturityScape page).
+# A published benchmark, not a setting: it is what the report compares the customers' own targets with.
+IDC_EXPECT_OPTIMIZED_PCT = 45.0
+
+
+def _plain(value):
+    """A settings value as plain data: pydantic models (``cxreport.settings``) become dicts, recursively."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _required(value, name: str):
+    if value is None:
+        raise ValueError(f"{name} is required: pass the {name} setting (params/defaults.yaml is the only place defaults live)")
+    return _plain(value)
+
+
+def rubric_settings(rubric) -> dict:
+    """The ``maturity_rubric`` setting as a dict with ``method``, ``thresholds`` and ``min_dimensions`` (all required)."""
+    rubric = _required(rubric, "maturity_rubric")
+    missing = [k for k in ("method", "thresholds", "min_dimensions") if k not in rubric]
+    if missing:
+        raise ValueError(f"maturity_rubric needs {', '.join(missing)} (see params/defaults.yaml)")
+    return rubric
+
+
+def effective_min_dimensions(rubric: dict, columns: list[str]) -> int:
+    """How many scored dimensions place a customer: ``min_dimensions``, but never more than the file's ``m_*`` columns.
+
+    A file that scores fewer dimensions than the rubric asks for (one
+    ``m_`` column, while ``min_dimensions`` is 3) would otherwise place no
+    one; the contract allows it ("at least one" dimension), so a customer
+    scored on every dimension the file has is placed.
+    """
+    return max(1, min(int(rubric_settings(rubric)["min_dimensions"]), len(columns)))
 
 
 # ---------------------------------------------------------------- settings
-def stage_table(stages: dict | None = None) -> pd.DataFrame:
+def stage_table(stages: dict) -> pd.DataFrame:
     """The five stages from the ``maturity_stages`` parameter, indexed 1-5.
 
     ``stages`` maps each stage name, in order from 1 to 5, to ``idc_pct``
@@ -74,7 +95,7 @@ def stage_table(stages: dict | None = None) -> pd.DataFrame:
     Raises ValueError with a plain message when there are not exactly five
     stages or a share is missing or negative.
     """
-    stages = DEFAULT_STAGES if stages is None else stages
+    stages = _required(stages, "maturity_stages")
     if len(stages) != len(STAGES):
         raise ValueError(f"maturity_stages must name exactly 5 stages (1 to 5, in order); got {len(stages)}: {', '.join(stages)}")
     rows = []
@@ -97,7 +118,7 @@ def dimension_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith(PREFIX) and len(c) > len(PREFIX)]
 
 
-def dimension_table(columns: list[str], dimensions: dict | None = None) -> pd.DataFrame:
+def dimension_table(columns: list[str], dimensions: dict) -> pd.DataFrame:
     """Label and weight of each dimension column, indexed by column (``m_people``).
 
     ``dimensions`` (the ``maturity_dimensions`` parameter) maps a dimension key
@@ -107,7 +128,7 @@ def dimension_table(columns: list[str], dimensions: dict | None = None) -> pd.Da
 
     Raises ValueError for a negative weight or when every weight is 0.
     """
-    dimensions = DEFAULT_DIMENSIONS if dimensions is None else dimensions
+    dimensions = _required(dimensions, "maturity_dimensions")
     rows = []
     for col in columns:  # one per dimension
         key = col[len(PREFIX):]
@@ -144,20 +165,21 @@ def weighted_mean_score(scores: pd.DataFrame, weights: pd.Series) -> pd.Series:
 
 def assign_stage(
     scores: pd.DataFrame,
-    weights: pd.Series | None = None,
-    method: str = "weighted_mean",
-    thresholds: list[float] | tuple[float, ...] = (1.5, 2.5, 3.5, 4.5),
-    min_dimensions: int = 1,
+    weights: pd.Series | None,
+    method: str,
+    thresholds: list[float] | tuple[float, ...] | None,
+    min_dimensions: int,
 ) -> pd.DataFrame:
     """Turn dimension scores (1-5, blank = not assessed) into one stage per row.
 
     ``scores`` has one column per dimension; ``weights`` (indexed like its
-    columns; default equal) weight the dimensions. Rules (``method``):
+    columns; None = equal) weight the dimensions. ``method``, ``thresholds``
+    and ``min_dimensions`` are the ``maturity_rubric`` setting. Rules (``method``):
 
-    - ``"weighted_mean"`` (default): ``stage = 1 + #{t in thresholds : score >= t}``
+    - ``"weighted_mean"``: ``stage = 1 + #{t in thresholds : score >= t}``
       with ``score`` the weighted mean (:func:`weighted_mean_score`). The four
-      ascending ``thresholds`` are where stages 2, 3, 4 and 5 begin; the default
-      1.5/2.5/3.5/4.5 gives the nearest stage (a mean of 2.5 is stage 3).
+      ascending ``thresholds`` are where stages 2, 3, 4 and 5 begin;
+      1.5/2.5/3.5/4.5 (params/defaults.yaml) gives the nearest stage (a mean of 2.5 is stage 3).
     - ``"floor"``: ``stage = ⌊score⌋``: a stage is credited only once the
       weighted mean has fully reached it (3.9 is still stage 3). Thresholds are
       not used.
@@ -172,7 +194,7 @@ def assign_stage(
     """
     if method not in RUBRIC_METHODS:
         raise ValueError(f"unknown maturity rubric method {method!r}; expected one of {', '.join(RUBRIC_METHODS)}")
-    thresholds = np.asarray(list(thresholds), dtype=float)
+    thresholds = np.asarray(list(thresholds or ()), dtype=float)
     if method == "weighted_mean" and (thresholds.size != 4 or np.any(np.diff(thresholds) <= 0)):
         raise ValueError(f"maturity rubric thresholds must be 4 ascending numbers (where stages 2-5 begin); got {list(thresholds)}")
     weights = pd.Series(1.0, index=scores.columns) if weights is None else pd.Series(weights, dtype=float).reindex(scores.columns).fillna(0.0)
@@ -228,9 +250,9 @@ def latest_in_year(assessments: pd.DataFrame, year: int) -> pd.DataFrame:
 def customer_stages(
     assessments: pd.DataFrame,
     year: int,
-    dimensions: dict | None = None,
-    rubric: dict | None = None,
-    stages: dict | None = None,
+    dimensions: dict,
+    rubric: dict,
+    stages: dict,
     keep_unstaged: bool = False,
 ) -> pd.DataFrame:
     """The maturity stage of every customer assessed in ``year``: one row per ``customer_id``.
@@ -248,8 +270,8 @@ def customer_stages(
       ``year``** (:func:`latest_in_year`).
     - ``dimensions``, ``rubric``, ``stages``: the ``maturity_dimensions``,
       ``maturity_rubric`` (``method``, ``thresholds``, ``min_dimensions``) and
-      ``maturity_stages`` parameters; None uses the defaults of
-      ``params/defaults.yaml``. The rule is :func:`assign_stage`.
+      ``maturity_stages`` settings (dicts, or the :class:`cxreport.settings.Settings`
+      fields as they are), all required. The rule is :func:`assign_stage`.
 
     Columns: ``customer_id``, ``assessed_on``, ``stage`` (int 1-5),
     ``stage_name``, ``score`` (weighted mean of the dimensions),
@@ -259,16 +281,17 @@ def customer_stages(
     ``gap_to_target`` (target − stage; NA without a target).
 
     A customer whose latest assessment has fewer than ``min_dimensions``
-    assessed dimensions has no stage and is left out, unless
+    assessed dimensions (at most the number of ``m_*`` columns the file has,
+    :func:`effective_min_dimensions`) has no stage and is left out, unless
     ``keep_unstaged`` (then ``stage`` is NA; the report counts them).
     A year without assessments gives an empty frame with these columns.
     """
-    rubric = {**DEFAULT_RUBRIC, **(rubric or {})}
+    rubric = rubric_settings(rubric)
     table = stage_table(stages)
     latest = latest_in_year(assessments, year)
     cols = dimension_columns(assessments)
     dims = dimension_table(cols, dimensions)
-    placed = assign_stage(latest[cols], dims["weight"], rubric["method"], rubric["thresholds"], int(rubric["min_dimensions"]))
+    placed = assign_stage(latest[cols], dims["weight"], rubric["method"], rubric["thresholds"], effective_min_dimensions(rubric, cols))
     weak = weakest_dimension(latest[cols], dims["weight"])
     out = pd.DataFrame({"customer_id": latest["customer_id"], "assessed_on": latest["assessed_on"]})
     out["stage"] = placed["stage"]
@@ -334,7 +357,7 @@ def goodness_of_fit(counts: pd.Series, benchmark: pd.Series, alpha: float = 0.05
     return result
 
 
-def stage_distribution(stage: pd.Series, stages: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
+def stage_distribution(stage: pd.Series, stages: dict, confidence: float = 0.95) -> pd.DataFrame:
     """Count and share of customers per stage against the IDC benchmark.
 
     One row per stage 1-5: ``stage_name``, ``n``, ``share_pct`` (0-100) with
@@ -391,7 +414,7 @@ def describe_fit(fit: dict, distribution: pd.DataFrame, benchmark_name: str = "I
 
 # ---------------------------------------------------------------- segments
 def stage_by_segment(
-    stage: pd.Series, segment: pd.Series, stages: dict | None = None, min_n: int = DEFAULT_MIN_N, confidence: float = 0.95
+    stage: pd.Series, segment: pd.Series, stages: dict, min_n: int, confidence: float = 0.95
 ) -> pd.DataFrame:
     """Stage mix within each segment (industry, company size, region...).
 
@@ -424,7 +447,7 @@ def stage_by_segment(
     return suppress_small_groups(out, "n", figures, min_n).reset_index()
 
 
-def segment_association(table: pd.DataFrame, stages: dict | None = None, alpha: float = 0.05) -> dict:
+def segment_association(table: pd.DataFrame, stages: dict, alpha: float = 0.05) -> dict:
     """Does the stage mix differ between segments? Chi-square test of independence.
 
     On the segment × stage counts of :func:`stage_by_segment`, suppressed
@@ -456,7 +479,7 @@ def segment_association(table: pd.DataFrame, stages: dict | None = None, alpha: 
 
 # ---------------------------------------------------------------- dimension profile
 def dimension_profile(
-    customers: pd.DataFrame, dimensions: dict | None = None, stages: dict | None = None, min_n: int = DEFAULT_MIN_N
+    customers: pd.DataFrame, dimensions: dict, stages: dict, min_n: int
 ) -> pd.DataFrame:
     """Mean score of each dimension per stage: the heatmap behind "what holds each stage back".
 
@@ -581,7 +604,7 @@ def target_summary(customers: pd.DataFrame, confidence: float = 0.95) -> dict:
     Among customers with a target: ``n``; ``expect_optimized`` (target 5)
     count and share (0-100) with a Wilson interval, to set against IDC's
     "45% expect to be Optimized two years from now"; ``mean_gap`` (mean of
-    target − stage) with a t-interval; ``above``/``same``/``below`` shares of
+    target − stage) with its standard deviation ``mean_gap_sd`` and a t-interval; ``above``/``same``/``below`` shares of
     targets above, at or below the current stage; ``gap_counts``
     (customers per gap value). With no target given, n is 0 and figures NaN.
     """
@@ -597,6 +620,7 @@ def target_summary(customers: pd.DataFrame, confidence: float = 0.95) -> dict:
         "expect_optimized_pct": 100 * opt / n if n else np.nan,
         "expect_optimized_ci95": [100 * lo, 100 * hi],
         "mean_gap": est.mean,
+        "mean_gap_sd": est.sd,
         "mean_gap_ci95": [est.ci_low, est.ci_high],
         "above_pct": 100 * float((gap > 0).mean()) if n else np.nan,
         "same_pct": 100 * float((gap == 0).mean()) if n else np.nan,
@@ -610,8 +634,8 @@ def satisfaction_by_stage(
     customers: pd.DataFrame,
     responses: pd.DataFrame,
     year: int,
-    stages: dict | None = None,
-    min_n: int = DEFAULT_MIN_N,
+    stages: dict,
+    min_n: int,
     confidence: float = 0.95,
     nps_method: str = "auto",
 ) -> pd.DataFrame:
@@ -674,6 +698,18 @@ def satisfaction_trend(customers: pd.DataFrame, responses: pd.DataFrame, year: i
     return {"n": int(len(pairs)), "rho": float(rho), "p_value": float(p)}
 
 
+def describe_trend(trend: dict, alpha: float = 0.05) -> str:
+    """Plain words for :func:`satisfaction_trend`: rises, falls, or no clear change; a reason when it cannot be computed."""
+    rho, p = trend.get("rho"), trend.get("p_value")
+    if rho is None or p is None or not np.isfinite(rho) or not np.isfinite(p):
+        return (f"With {trend.get('n', 0)} linked answers, or too little variety in stage or CSAT, "
+                "the trend of satisfaction with maturity cannot be tested.")
+    words = f"the rank correlation between stage and CSAT is {rho:.2f} ({format_p(p)})"
+    if p < alpha:
+        return f"Satisfaction {'rises' if rho > 0 else 'falls'} with maturity: {words}."
+    return f"On these numbers satisfaction does not clearly change with maturity (rank correlation {rho:.2f}, {format_p(p)})."
+
+
 # ---------------------------------------------------------------- the account list
 INCOMPLETE_PLAY = "Complete the maturity assessment: too few dimensions were scored to place the customer on a stage."
 ACCOUNT_COLUMNS = [
@@ -685,8 +721,8 @@ ACCOUNT_COLUMNS = [
 def account_list(
     customers: pd.DataFrame,
     previous: pd.DataFrame | None,
-    accounts: pd.DataFrame | None = None,
-    stages: dict | None = None,
+    accounts: pd.DataFrame | None,
+    stages: dict,
 ) -> pd.DataFrame:
     """Every assessed customer with what an account manager needs, one row each.
 
@@ -726,7 +762,7 @@ def account_list(
     return order.drop(columns="_gap").reset_index(drop=True)
 
 
-def plays_by_stage(customers: pd.DataFrame, weakest: pd.DataFrame, stages: dict | None = None) -> pd.DataFrame:
+def plays_by_stage(customers: pd.DataFrame, weakest: pd.DataFrame, stages: dict) -> pd.DataFrame:
     """The next play of each stage with how many customers it concerns and the dimension to focus on."""
     table = stage_table(stages)
     counts = stage_counts(customers["stage"])
@@ -739,9 +775,9 @@ def plays_by_stage(customers: pd.DataFrame, weakest: pd.DataFrame, stages: dict 
     })
 
 
-def describe_rubric(rubric: dict | None, dimensions: pd.DataFrame) -> str:
+def describe_rubric(rubric: dict, dimensions: pd.DataFrame) -> str:
     """Plain words for the stage rule in use (:func:`assign_stage`) and the dimension weights (:func:`dimension_table`)."""
-    rubric = {**DEFAULT_RUBRIC, **(rubric or {})}
+    rubric = rubric_settings(rubric)
     t = list(rubric["thresholds"])
     rule = {
         "weighted_mean": (f"the weighted mean of its dimension scores: stage 2 from {t[0]:g}, stage 3 from {t[1]:g}, "
@@ -764,8 +800,9 @@ def maturity_metrics(
     target: dict,
     year: int,
     previous_year: int,
+    *,
     n_unstaged: int = 0,
-    rubric: dict | None = None,
+    rubric: dict,
 ) -> dict:
     """The ``maturity`` section of ``metrics.json``.
 
@@ -780,7 +817,7 @@ def maturity_metrics(
     def r(x, d=1):
         return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else round(float(x), d)
 
-    rubric = {**DEFAULT_RUBRIC, **(rubric or {})}
+    rubric = rubric_settings(rubric)
     return {
         "year": int(year),
         "n_assessed": int(distribution["n"].sum()),

@@ -31,6 +31,21 @@ AVG_DAYS_PER_MONTH = 365.25 / 12
 
 
 # ------------------------------------------------------------------ counting
+def categories(ltr: pd.Series) -> pd.Series:
+    """NPS category of each 0-10 answer (:func:`cxreport.survey.nps_category`); a blank answer (``<NA>``) stays missing.
+
+    The answers go in as floats (blank = NaN), as the validated files hold
+    them as nullable integers.
+    """
+    return nps_category(pd.to_numeric(pd.Series(ltr), errors="coerce").astype(float))
+
+
+def category_counts(ltr: pd.Series) -> tuple[int, int, int]:
+    """(promoters, passives, detractors) among the answers; blanks count nowhere."""
+    cat = categories(ltr)
+    return tuple(int((cat == c).sum()) for c in NPS_CATEGORIES)
+
+
 def answer_counts(responses: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Counts per group: NPS categories, LTR and CSAT sums and bases (one vectorised group-by).
 
@@ -39,7 +54,7 @@ def answer_counts(responses: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     indexed by ``by``. Sums rather than means so that periods can be pooled
     exactly (trailing four quarters) before dividing.
     """
-    cat = nps_category(responses["nps"])
+    cat = categories(responses["nps"])
     ltr = pd.to_numeric(responses["nps"], errors="coerce").astype(float)
     csat = pd.to_numeric(responses["csat"], errors="coerce").astype(float)
     frame = pd.DataFrame(
@@ -93,9 +108,10 @@ def quarter(dates: pd.Series) -> pd.Series:
 def nps_by_partner_quarter(
     responses: pd.DataFrame,
     partner_ids: list[str] | None = None,
-    confidence: float = 0.95,
-    method: str = "auto",
-    min_n: int = 5,
+    *,
+    confidence: float,
+    method: str,
+    min_n: int,
     last_quarter: pd.Period | str | None = None,
 ) -> pd.DataFrame:
     """Per partner and quarter: answers, NPS with interval, LTR, CSAT, and the same over the trailing four quarters.
@@ -104,7 +120,12 @@ def nps_by_partner_quarter(
     ``csat`` (1-5). The grid is complete: every partner (``partner_ids``, by
     default those in the data) times every quarter from the first answer to
     ``last_quarter`` (default the last answer's), with zero counts where no
-    one answered.
+    one answered. Without any answer the grid is the one quarter
+    ``last_quarter`` (all counts zero, every score missing).
+
+    ``confidence``, ``method`` and ``min_n`` are the settings
+    ``confidence``, ``nps_ci_method`` and ``min_group_size`` (no defaults
+    here: they are written once, in ``params/defaults.yaml``).
 
     Columns per quarter: ``n``, the category counts, ``nps``, ``nps_se``,
     ``nps_ci_low``/``nps_ci_high`` (Rocks 2016 interval, see
@@ -119,8 +140,8 @@ def nps_by_partner_quarter(
     r = responses.assign(quarter=quarter(responses["submitted_at"]))
     counts = answer_counts(r, ["partner_id", "quarter"])
     ids = sorted(r["partner_id"].dropna().unique()) if partner_ids is None else list(partner_ids)
-    first = r["quarter"].min()
     last = pd.Period(last_quarter, freq="Q") if last_quarter is not None else r["quarter"].max()
+    first = r["quarter"].min() if r["quarter"].notna().any() else last
     quarters = pd.period_range(first, last, freq="Q")
     grid = pd.MultiIndex.from_product([ids, quarters], names=["partner_id", "quarter"])
     counts = counts.reindex(grid, fill_value=0)
@@ -146,7 +167,7 @@ def programme_by_quarter(responses: pd.DataFrame, **kwargs) -> pd.DataFrame:
     return table.drop(columns="partner_id")
 
 
-def nps_trend(table: pd.DataFrame, at_quarter: pd.Period | str, confidence: float = 0.95, min_n: int = 5) -> pd.DataFrame:
+def nps_trend(table: pd.DataFrame, at_quarter: pd.Period | str, confidence: float, min_n: int) -> pd.DataFrame:
     """Each partner's trend: trailing-four-quarter NPS at ``at_quarter`` against four quarters earlier.
 
     The two rolling years do not overlap, so the change is tested as two
@@ -209,7 +230,7 @@ def nps_unit_sd(promoters: int, passives: int, detractors: int) -> float:
     return float(100 * np.sqrt(max(pp + pd_ - (pp - pd_) ** 2, 0.0)))
 
 
-def funnel_limits(target: float, sd: float, n, levels=(0.95, 0.998), phi: float = 1.0) -> pd.DataFrame:
+def funnel_limits(target: float, sd: float, n, levels, phi: float = 1.0) -> pd.DataFrame:
     """Funnel-plot control limits around ``target`` for groups of ``n`` answers.
 
     Spiegelhalter (2005), "Funnel plots for comparing institutional
@@ -219,7 +240,8 @@ def funnel_limits(target: float, sd: float, n, levels=(0.95, 0.998), phi: float 
         limits = target ± z_p · √φ · sd / √n,   z_p = Φ⁻¹(1/2 + p/2)
 
     (z = 1.960 for p = 95%, 3.090 for 99.8%); ``φ`` is the multiplicative
-    over-dispersion factor (1 = none, see :func:`overdispersion`). Limits are
+    over-dispersion factor (1 = none, see :func:`overdispersion`); ``levels``
+    are the settings ``funnel_levels``, e.g. (0.95, 0.998). Limits are
     clipped to the NPS scale −100..100. Returns one row per ``n`` with
     ``lower_95``/``upper_95``, ``lower_99.8``/``upper_99.8`` (named after the
     level in percent).
@@ -267,12 +289,13 @@ ACTIONS = {
 
 def nps_funnel(
     responses: pd.DataFrame,
-    partner_ids: list[str] | None = None,
-    levels: tuple[float, float] = (0.95, 0.998),
-    min_rank_n: int = 10,
-    adjust_overdispersion: bool = True,
+    partner_ids: list[str] | None,
+    levels: tuple[float, float],
+    min_rank_n: int,
+    adjust_overdispersion: bool,
+    *,
+    min_n: int,
     alpha: float = 0.05,
-    min_n: int = 5,
 ) -> tuple[pd.DataFrame, dict]:
     """Partner NPS against its number of answers, with funnel limits around the programme NPS.
 
@@ -292,6 +315,14 @@ def nps_funnel(
     ``percentile``: share of ranked partners with a lower NPS, 0-100) and a
     summary (``target``, ``sd``, ``phi``, ``phi_p_value``, ``adjusted``,
     ``ranked``, ``levels``).
+
+    Settings (no defaults here): ``levels`` = ``funnel_levels`` (two, the
+    inner and the outer limit), ``min_rank_n`` =
+    ``partner_min_ranked_responses``, ``adjust_overdispersion`` =
+    ``funnel_adjust_overdispersion``, ``min_n`` = ``min_group_size``.
+    ``alpha`` is the over-dispersion test's level, part of the method.
+    Edge cases: no answers give a NaN target and no ranked partner; one
+    ranked partner gives no over-dispersion test (φ's p-value NaN).
     """
     counts = answer_counts(responses, ["partner_id"])
     ids = sorted(counts.index) if partner_ids is None else list(partner_ids)
@@ -405,20 +436,19 @@ def flagged_partners(funnel: pd.DataFrame) -> dict[str, list[str]]:
 
 # ------------------------------------------------------------------ Microsoft CSAT index
 NSAT_LEVELS = ("very_satisfied", "somewhat_satisfied", "somewhat_dissatisfied", "very_dissatisfied")
-DEFAULT_NSAT_MAPPING = {5: "very_satisfied", 4: "somewhat_satisfied", 3: "somewhat_dissatisfied", 2: "very_dissatisfied", 1: "very_dissatisfied"}
 
 
-def nsat_level(csat: pd.Series, mapping: dict | None = None) -> pd.Series:
+def nsat_level(csat: pd.Series, mapping: dict) -> pd.Series:
     """Map 1-5 CSAT answers to the four satisfaction levels of Microsoft's NSAT.
 
-    ``mapping`` (params ``nsat_mapping``) gives each answer its level; the
-    default treats 5 as very satisfied, 4 as somewhat satisfied, a neutral 3
-    as somewhat dissatisfied (Microsoft's four-point scale has no midpoint,
+    ``mapping`` (params ``nsat_mapping``, required) gives each answer its
+    level; ``params/defaults.yaml`` treats 5 as very satisfied, 4 as somewhat
+    satisfied, a neutral 3 as somewhat dissatisfied (Microsoft's four-point scale has no midpoint,
     so a customer who is not satisfied counts against) and 1-2 as very
     dissatisfied. Blank answers stay missing. Raises ValueError for a level
     name outside :data:`NSAT_LEVELS`.
     """
-    mapping = {int(k): v for k, v in (mapping or DEFAULT_NSAT_MAPPING).items()}
+    mapping = {int(k): v for k, v in mapping.items()}
     bad = sorted(set(mapping.values()) - set(NSAT_LEVELS))
     if bad:
         raise ValueError(f"nsat_mapping: unknown level(s) {bad}; expected some of {list(NSAT_LEVELS)}")
@@ -441,7 +471,7 @@ def nsat_from_counts(very_satisfied: int, somewhat_satisfied: int, somewhat_diss
     return 100 * (very_satisfied - somewhat_dissatisfied - very_dissatisfied) / n + 100
 
 
-def counted_responses(responses: pd.DataFrame, max_per_organisation: int = 8) -> pd.Series:
+def counted_responses(responses: pd.DataFrame, max_per_organisation: int) -> pd.Series:
     """True for the answers that count toward a partner's CSAT index: at most ``max_per_organisation`` per customer.
 
     Microsoft counts no more than 8 responses from one customer
@@ -459,12 +489,13 @@ def counted_responses(responses: pd.DataFrame, max_per_organisation: int = 8) ->
 def csat_index(
     responses: pd.DataFrame,
     year: int,
-    partner_ids: list[str] | None = None,
-    mapping: dict | None = None,
-    min_responses: int = 10,
-    max_per_organisation: int = 8,
+    partner_ids: list[str] | None,
+    mapping: dict,
+    min_responses: int,
+    max_per_organisation: int,
     as_of: pd.Timestamp | str | None = None,
-    min_n: int = 5,
+    *,
+    min_n: int,
 ) -> pd.DataFrame:
     """Microsoft's CSAT-index rules per partner for ``year``, as of a date.
 
@@ -494,6 +525,13 @@ def csat_index(
     ``suppressed`` True; :func:`cxreport.suppression.suppress_small_groups`):
     one answer's NSAT of 100 says that answer was 4. Its counts and
     status (the 10-response rule is about counts) are kept.
+
+    Settings (no defaults here): ``mapping`` = ``nsat_mapping``,
+    ``min_responses`` = ``csat_index_min_responses``,
+    ``max_per_organisation`` = ``csat_index_max_per_organisation``,
+    ``min_n`` = ``min_group_size``. Edge case: no answer in the year gives
+    zero counts for every partner, no NSAT, and status "missed" once the
+    year is over.
     """
     start, end = pd.Timestamp(year=year, month=1, day=1), pd.Timestamp(year=year, month=12, day=31)
     in_year = responses[responses["submitted_at"].dt.year == year]

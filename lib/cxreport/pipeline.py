@@ -31,6 +31,7 @@ partners, their executed notebooks are kept under
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import multiprocessing
 import os
@@ -49,6 +50,7 @@ import papermill as pm
 from . import buildcache
 from .inputs import CONTRACTS, SAFE_ID, InputError, check_references, fingerprint, load
 from .params import ParamsError, load_params
+from .settings import SETTING_NAMES, validate_settings
 from .render import render_html, render_pdf
 from .run_guard import RunLock, die_with_parent, stop_on_signals
 from .safe_output import neutralise_formulas, path_inside
@@ -76,6 +78,7 @@ class Notebook:
     per: str | None = None
     optional: list[str] = field(default_factory=list)
     runs_last: bool = False
+    report: str | None = None  # the module of cxreport.reports whose build the notebook calls
 
     @property
     def name(self) -> str:
@@ -104,32 +107,70 @@ def discover(notebooks_dir: Path) -> list[Notebook]:
         if per is not None and per not in PER_UNITS:
             raise ParamsError(f"{path.name}: metadata cxreport.per is {per!r}; expected one of {', '.join(PER_UNITS)}")
         found.append(Notebook(path, nb.metadata.get("title", path.stem), list(meta.get("requires", [])), params, per,
-                              list(meta.get("optional", [])), meta.get("runs") == "last"))
+                              list(meta.get("optional", [])), meta.get("runs") == "last", meta.get("report")))
     return found
 
 
-def parameters_for(notebooks: list[Notebook], params: dict) -> dict[str, dict]:
-    """Split the merged parameters between notebooks; an unknown key is an error.
+def report_settings(nb: Notebook) -> tuple[str, ...]:
+    """The settings a notebook's report reads (``SETTINGS`` of its ``cxreport.reports`` module)."""
+    module = importlib.import_module(f"cxreport.reports.{nb.report}")
+    return tuple(module.SETTINGS)
 
-    Papermill only warns about a parameter a notebook does not declare, so a
-    typo in params would silently change nothing; here it stops the run.
+
+def parameters_for(notebooks: list[Notebook], params: dict) -> dict[str, dict]:
+    """Check the merged parameters and split them between notebooks.
+
+    Every value is type- and range-checked first (:func:`cxreport.settings.validate_settings`):
+    a bad one stops the run (``ParamsError``, exit code 2) before any notebook
+    runs. A notebook built on a report model receives ``settings``: exactly
+    the settings its report reads, so a change to another report's setting
+    leaves its build key alone. An unknown key (a typo) is an error too:
+    papermill would only warn, and the typo would silently change nothing.
     """
-    accepted = set().union(*(nb.parameters for nb in notebooks)) if notebooks else set()
-    unknown = sorted(k for k in params if k not in accepted and k not in PIPELINE_PARAMETERS)
+    known = set(SETTING_NAMES) | set(PIPELINE_PARAMETERS)
+    for nb in notebooks:
+        if not nb.report:
+            known |= set(nb.parameters)
+    unknown = sorted(k for k in params if k not in known)
     if unknown:
         raise ParamsError(
-            f"unknown parameter(s) {', '.join(unknown)}: no notebook declares them. "
-            f"Parameters the notebooks take: {', '.join(sorted(accepted))}"
+            f"unknown parameter(s) {', '.join(unknown)}: no report reads them. "
+            f"Known settings: {', '.join(sorted(SETTING_NAMES))}"
         )
-    return {nb.name: {k: v for k, v in params.items() if k in nb.parameters} for nb in notebooks}
+    validate_settings(params)
+    out = {}
+    for nb in notebooks:
+        if nb.report:
+            out[nb.name] = {"settings": {k: params[k] for k in report_settings(nb) if k in params}}
+        else:
+            out[nb.name] = {k: v for k, v in params.items() if k in nb.parameters}
+    return out
 
 
-def validate_inputs(data_dir: Path, files: set[str]) -> dict[str, dict]:
+def year_coverage_problems(frames: dict, year: int) -> list[str]:
+    """What the report year needs of the files beyond their contract: the ledger must reach December of the year."""
+    import pandas as pd
+
+    problems = []
+    ledger = frames.get("revenue.csv")
+    if ledger is not None and len(ledger):
+        first, last = ledger["month"].min(), ledger["month"].max()
+        if first > pd.Period(f"{year}-12", "M"):
+            problems.append(f"revenue.csv: the ledger starts in {first}, after the report year {year}; "
+                            f"expected months in or before {year}")
+        elif last < pd.Period(f"{year}-12", "M"):
+            problems.append(f"revenue.csv: the ledger ends in {last}; the {year} report needs every month up to "
+                            f"{year}-12, since the year's figures close in December")
+    return problems
+
+
+def validate_inputs(data_dir: Path, files: set[str], year: int | None = None) -> dict[str, dict]:
     """Validate every input file that a notebook will read; one InputError listing all problems.
 
     Cross-file rules (:data:`cxreport.inputs.REFERENCES`, e.g. partner ids
     unknown to ``partners.csv``) are checked between the files read, one
-    message per offending row.
+    message per offending row; so is what the report ``year`` needs
+    (:func:`year_coverage_problems`).
     """
     problems, prints, frames = [], {}, {}
     for name in sorted(files):
@@ -145,6 +186,8 @@ def validate_inputs(data_dir: Path, files: set[str]) -> dict[str, dict]:
             problems.extend(exc.messages)
     if not problems:
         problems.extend(check_references(frames))
+    if not problems and year is not None:
+        problems.extend(year_coverage_problems(frames, year))
     if problems:
         raise InputError(problems)
     return prints
@@ -245,6 +288,8 @@ def _run_unit(job: dict) -> dict:
             (out_dir / f"{unit}.{ext}").unlink(missing_ok=True)
         if hasattr(exc, "ename"):  # nbclient's CellExecutionError
             result["error"] = f"{exc.ename}: {exc.evalue}"
+            if exc.ename == "InputError":
+                result["input_error"] = exc.evalue
         else:
             result["error"] = f"{type(exc).__name__}: {exc}"
         result["kept"] = str(failed_dir / executed.name)
@@ -283,6 +328,8 @@ def _run_notebook(job: dict) -> dict:
         kept = failed_dir / executed.name
         if executed.exists():
             shutil.copy2(executed, kept)
+        if isinstance(exc, pm.PapermillExecutionError) and exc.ename == "InputError":
+            result["input_error"] = exc.evalue  # a problem with the data found by the report: exit code 2
         if isinstance(exc, pm.PapermillExecutionError):
             # papermill's cell_index counts the executed notebook's cells, injected parameters included.
             result["error"] = (f"notebook {Path(job['path']).name} failed in cell {exc.cell_index} "
@@ -343,17 +390,17 @@ def _read_manifest(year_dir: Path) -> dict:
         return {}
 
 
-def _validated(data_dir: Path, files: set[str], previous: dict) -> dict[str, dict]:
-    """Validate the input files, or reuse last build's verdict when no file and no contract changed."""
+def _validated(data_dir: Path, files: set[str], previous: dict, year: int) -> dict[str, dict]:
+    """Validate the input files, or reuse last build's verdict when no file, no contract and not the year changed."""
     from . import inputs as inputs_module
 
-    contract_digest = buildcache.file_digest(Path(inputs_module.__file__))
+    contract_digest = buildcache.file_digest(Path(inputs_module.__file__)) + buildcache.file_digest(Path(__file__))
     prints = {name: fingerprint(Path(data_dir) / name) for name in sorted(files)}
     old = previous.get("validated", {})
-    if (old.get("contract") == contract_digest and set(old.get("files", {})) == set(prints)
+    if (old.get("contract") == contract_digest and old.get("year") == year and set(old.get("files", {})) == set(prints)
             and all(old["files"][n]["sha256"] == p["sha256"] for n, p in prints.items())):
-        return {"contract": contract_digest, "files": old["files"]}
-    return {"contract": contract_digest, "files": validate_inputs(data_dir, files)}
+        return {"contract": contract_digest, "year": year, "files": old["files"]}
+    return {"contract": contract_digest, "year": year, "files": validate_inputs(data_dir, files, year)}
 
 
 def check_input_files(data_dir: Path, notebooks: list[Notebook]) -> None:
@@ -452,7 +499,7 @@ def build_year(
             runnable.append(nb)
     # Validated before the lock is taken: a bad input stops the run without writing anything, not even OUT.
     read = {f for nb in runnable for f in nb.requires} | {f for nb in runnable for f in nb.optional if (data_dir / f).is_file()}
-    validated = _validated(data_dir, read, {} if force else _read_manifest(result.year_dir))
+    validated = _validated(data_dir, read, {} if force else _read_manifest(result.year_dir), int(year))
     with RunLock(out_dir), stop_on_signals():
         return _build_locked(result, all_notebooks, runnable, per_notebook, year, data_dir, out_dir, formats,
                              force, workers, prune, started, validated)
@@ -657,7 +704,7 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
         return
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
     _log(f"run   {len(todo)} notebook(s) on {workers} worker(s)")
-    failures = []
+    failures, input_problems = [], []
     # Fresh interpreters ("spawn"): no kernel-client state is inherited from this process.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=die_with_parent) as pool:
@@ -668,6 +715,8 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
             job, res = futures[fut], fut.result()
             if not res["ok"]:
                 _log(f"[{k}/{len(todo)}] {job['id']}: FAILED ({res['error']})")
+                if res.get("input_error"):
+                    input_problems.append(f"{job['id']}: {res['input_error']}")
                 if not job.get("unit"):
                     failures.append(f"{res['error']}\n  the executed notebook is kept for debugging at {res['kept']}")
                     for other in futures:  # a report failed: start nothing new
@@ -686,6 +735,8 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
             manifest["jobs"][job["id"]] = {"key": job["key"], "files": _outputs_of(job), "metrics": metrics,
                                            "built_at": generated_at, "data": data_fingerprint(read)}
     shutil.rmtree(staging / ".jobs", ignore_errors=True)
+    if input_problems:
+        raise InputError(input_problems)
     if failures:
         raise NotebookFailed("\n".join(failures))
 

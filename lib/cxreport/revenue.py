@@ -162,7 +162,10 @@ def mrr_movements(active: pd.DataFrame, end=None, start=None) -> pd.DataFrame:
 
     ``active`` is :func:`active_months`; ``end`` is the ledger's last month
     (default: the last active month); a churn can be seen up to ``end``
-    only. Columns:
+    only. ``start`` (e.g. the ledger's first month) makes the table begin
+    there even before the first active month; with ``start`` and ``end`` and no
+    active month at all (a ledger of non-recurring revenue only) every month
+    has zeros, so the bridge still closes. Columns:
 
     - ``month``; ``opening_mrr`` (MRR of the previous month), ``new``,
       ``reactivation``, ``expansion`` (>= 0), ``contraction`` (<= 0),
@@ -177,12 +180,15 @@ def mrr_movements(active: pd.DataFrame, end=None, start=None) -> pd.DataFrame:
     row is compared with the same customer's previous and next active row.
     """
     codes, m, mrr = _arrays(active)
-    if len(m) == 0:
-        return pd.DataFrame(columns=["month", "opening_mrr", *MOVEMENTS, "closing_mrr", "net_change", "customers"])
+    if end is not None:
+        keep = m <= month_of(end)
+        codes, m, mrr = codes[keep], m[keep], mrr[keep]
+    if len(m) == 0 and (end is None or start is None):
+        return pd.DataFrame(columns=["month", "opening_mrr", *MOVEMENTS, "closing_mrr", "net_change", "customers_opening",
+                                     "new_customers", "reactivated_customers", "expanded_customers", "contracted_customers",
+                                     "churned_customers", "customers", "arpa"])
     end_o = int(m.max()) if end is None else month_of(end)
-    keep = m <= end_o
-    codes, m, mrr = codes[keep], m[keep], mrr[keep]
-    m0 = int(m.min()) if start is None else min(int(m.min()), month_of(start))
+    m0 = (int(m.min()) if len(m) else month_of(start)) if start is None else min(int(m.min()) if len(m) else month_of(start), month_of(start))
     n_months = end_o - m0 + 1
     has_prev, prev_m, has_next, next_m = _neighbours(codes, m)
     prev_mrr = np.zeros_like(mrr)
@@ -397,8 +403,8 @@ def gross_margin(ledger: pd.DataFrame, year: int, types=RECURRING_TYPES) -> floa
     return 1 - float(rows["cost"].sum()) / rev if rev > 0 else np.nan
 
 
-def cloud_recurring_comparison(ledger: pd.DataFrame, units: pd.Series, year: int, cloud_types=("subscription",),
-                               threshold_pct: float = 50.0, min_n: int = 5) -> dict:
+def cloud_recurring_comparison(ledger: pd.DataFrame, units: pd.Series, year: int, cloud_types, threshold_pct: float = 50.0, *,
+                               min_n: int) -> dict:
     """Recurring-revenue share of mostly-cloud units versus the others (the source's "1.8x" benchmark).
 
     ``units`` maps ``customer_id`` (index) to a unit, e.g. the partner
@@ -408,6 +414,8 @@ def cloud_recurring_comparison(ledger: pd.DataFrame, units: pd.Series, year: int
     recurring share is pooled (its recurring revenue / its total revenue),
     and ``ratio`` = mostly-cloud share / other share. NaN ratio when either
     group has fewer than ``min_n`` units or no recurring revenue.
+    ``cloud_types`` is the ``cloud_revenue_types`` setting and ``min_n`` the
+    ``min_group_size`` setting (no defaults here: params/defaults.yaml holds them).
     """
     rows = _year_rows(ledger, year)
     unit = rows["customer_id"].map(units)
@@ -430,7 +438,7 @@ def cloud_recurring_comparison(ledger: pd.DataFrame, units: pd.Series, year: int
     return out
 
 
-def revenue_by_segment(ledger: pd.DataFrame, segments: pd.DataFrame, year: int, by: str = "segment", min_n: int = 5,
+def revenue_by_segment(ledger: pd.DataFrame, segments: pd.DataFrame, year: int, by: str = "segment", *, min_n: int,
                        active: pd.DataFrame | None = None) -> pd.DataFrame:
     """Revenue of ``year`` by customer segment (e.g. maturity stage), for any report to show.
 
@@ -444,7 +452,7 @@ def revenue_by_segment(ledger: pd.DataFrame, segments: pd.DataFrame, year: int, 
     but have NaN figures and ``suppressed`` True.
 
     The maturity report calls it as
-    ``revenue_by_segment(ledger, stages[["customer_id", "stage_name"]], year, by="stage_name")``.
+    ``revenue_by_segment(ledger, stages[["customer_id", "stage_name"]], year, by="stage_name", min_n=settings.min_group_size)``.
     """
     seg = segments.dropna(subset=[by]).drop_duplicates("customer_id").set_index("customer_id")[by]
     rows = _year_rows(ledger, year)

@@ -86,7 +86,7 @@ class Settings(_Strict):
     # partner programme
     programme_name: str
     partner_min_ranked_responses: int = Field(ge=1)
-    funnel_levels: list[float] = Field(min_length=1)
+    funnel_levels: list[float] = Field(min_length=2, max_length=2)
     funnel_adjust_overdispersion: bool
     csat_index_min_responses: int = Field(ge=1)
     csat_index_max_per_organisation: int = Field(ge=1)
@@ -123,8 +123,19 @@ class Settings(_Strict):
     @field_validator("funnel_levels")
     @classmethod
     def _levels(cls, v: list[float]) -> list[float]:
-        if not all(0.5 < x < 1 for x in v):
-            raise ValueError("levels between 0.5 and 1, such as [0.95, 0.998]")
+        if not all(0.5 < x < 1 for x in v) or v[0] >= v[1]:
+            raise ValueError("two increasing levels between 0.5 and 1: the inner and outer limits, such as [0.95, 0.998]")
+        return v
+
+    @field_validator("csat_index_checkpoint")
+    @classmethod
+    def _real_day(cls, v: str) -> str:
+        import datetime as dt
+
+        try:
+            dt.date(2024, int(v[:2]), int(v[3:]))  # a leap year, so 02-29 is a day
+        except ValueError:
+            raise ValueError(f"a day of the year as MM-DD; {v} is no day") from None
         return v
 
     @field_validator("nsat_mapping")

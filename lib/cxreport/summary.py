@@ -1,25 +1,23 @@
-"""The executive summary: every report's headline figures, their change since last year, trends and findings.
+"""The executive summary's comparisons: every report's headline figures against last year, trends and findings.
 
-The summary (``notebooks/00_summary.ipynb``) runs after the other reports of
-a year (notebook metadata ``"runs": "last"``). It computes no metric of its
-own: it reads the headline figures the other reports wrote
-(:func:`cxreport.reporting.write_metrics`, one ``{"<section>": {...}}``
-fragment per report) and earlier years' ``OUT/<YEAR>/metrics.json``, or,
-where those are missing, rebuilds the same figures from the data with each
-domain's own headline functions (:func:`figures_from_data`). What this
-module adds is the comparison:
+The summary (``notebooks/00_summary.ipynb``, model :mod:`cxreport.reports.summary`)
+runs after the other reports of a year. It computes no metric of its own: it
+reads the headline sections of the report models (``model.headline()``, as
+written to ``metrics.json``) of this year and of earlier years. What this
+module adds is the comparison, from the raw figures the headlines carry
+(standard deviations, counts, bases), never back-solved from rounded ones:
 
 - :func:`change_table`: per headline figure, this year's value, last year's,
   the change and whether it is statistically significant, with the test the
   figure's type allows (see :func:`compare`);
 - :func:`trend_table` and :func:`stage_mix_table`: the multi-year series;
-- :func:`findings`: three to five findings in plain words, generated from
-  the numbers and ranked by significance and size (:func:`finding_candidates`).
+- :func:`finding_candidates` and :func:`findings`: three to five findings in
+  plain words, generated from the numbers and ranked by significance and size.
 
-Sections and their reports (:data:`REPORTS`): ``survey``
-(01_survey_scores), ``maturity`` (02_cloud_maturity), ``revenue``
-(03_clv_churn), ``partners`` (04_partner_programme). A report skipped in a
-year has no section and is simply not shown.
+Sections and their reports (:data:`REPORTS`): ``survey`` (01_survey_scores),
+``maturity`` (02_cloud_maturity), ``revenue`` (03_clv_churn), ``partners``
+(04_partner_programme). A report skipped in a year has no section and is
+simply not shown.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -36,24 +33,26 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportions_ztest
 
-# section -> (notebook stem, title); the notebooks' own names come from their fragments when available.
 # Short names of the reports for the headline table.
 SHORT = {"survey": "Survey", "maturity": "Maturity", "revenue": "Revenue", "partners": "Partners"}
+# section -> (notebook stem, title, report module of cxreport.reports)
 REPORTS = {
-    "survey": ("01_survey_scores", "Survey scores"),
-    "maturity": ("02_cloud_maturity", "Cloud maturity"),
-    "revenue": ("03_clv_churn", "Customer lifetime value and churn"),
-    "partners": ("04_partner_programme", "Partner programme"),
+    "survey": ("01_survey_scores", "Survey scores", "survey_scores"),
+    "maturity": ("02_cloud_maturity", "Cloud maturity", "cloud_maturity"),
+    "revenue": ("03_clv_churn", "Customer lifetime value and churn", "clv_churn"),
+    "partners": ("04_partner_programme", "Partner programme", "partner_programme"),
 }
 SECTIONS = tuple(REPORTS)
 # A change of a whole-ledger figure (no sampling test) of at least this relative size is worth a finding.
 MATERIAL_CHANGE = 0.05
 MIN_FINDINGS, MAX_FINDINGS = 3, 5
+# The test column of a figure whose earlier year was built before the headlines carried raw counts.
+OLDER_BUILD = "no test: figures from an older build"
 
 
 # ---------------------------------------------------------------- reading figures
 def get(section: dict | None, path: str, default=None):
-    """The value at a dotted ``path`` of a nested dict (``get(m, "nps.score")``); ``default`` when absent or None."""
+    """The value at a dotted ``path`` of a nested headline (``get(m, "nps.score")``); ``default`` when absent or None."""
     node = section
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -63,13 +62,14 @@ def get(section: dict | None, path: str, default=None):
 
 
 def read_fragments(metrics_dir: str | Path | None) -> tuple[dict, dict]:
-    """The other reports' headline figures of this run: ``(sections, notebooks)``.
+    """The other reports' headline sections of this run: ``(sections, notebooks)``.
 
     ``metrics_dir`` holds one ``<notebook>.json`` per report, each
-    ``{"<section>": {...}}`` (what the pipeline hands the summary). Returns
-    the sections by name and, per section, the notebook that wrote it. The
-    summary's own section and unknown sections are ignored. A missing or
-    empty folder gives two empty dicts.
+    ``{"<section>": headline}`` as :meth:`cxreport.reports.base.ReportModel.write`
+    writes it (what the pipeline hands the summary). Returns the sections by
+    name and, per section, the notebook that wrote it. The summary's own
+    section and unknown sections are ignored. A missing or empty folder gives
+    two empty dicts.
     """
     sections, notebooks = {}, {}
     if not metrics_dir or not Path(metrics_dir).is_dir():
@@ -86,14 +86,15 @@ def read_build(path: str | Path) -> tuple[dict, dict]:
     """A built year's ``metrics.json``: ``(sections, notebooks)`` as :func:`read_fragments`.
 
     Notebook names come from the run's report list (``run.reports``); a
-    section whose report is not listed gets its default notebook from
-    :data:`REPORTS`. A missing file gives two empty dicts.
+    section whose report is not listed there is left out (its figures are not
+    that build's). A missing file gives two empty dicts.
     """
     path = Path(path)
     if not path.is_file():
         return {}, {}
     data = json.loads(path.read_text(encoding="utf-8"))
-    built = {r.get("name") for r in get(data, "run", {}).get("reports", [])}
+    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    built = {r.get("name") for r in run.get("reports") or [] if isinstance(r, dict)}
     sections = {k: v for k, v in data.items() if k in SECTIONS and isinstance(v, dict)}
     notebooks = {k: REPORTS[k][0] for k in sections if not built or REPORTS[k][0] in built}
     return {k: v for k, v in sections.items() if k in notebooks}, notebooks
@@ -112,45 +113,6 @@ def earlier_builds(out_dir: str | Path | None, year: int) -> dict[int, dict]:
     return dict(sorted(out.items()))
 
 
-def current_figures(year: int, metrics_dir: str | Path | None, out_dir: str | Path | None,
-                    rebuild: Callable[[], dict] | None = None) -> dict:
-    """This year's headline figures and where they come from, in order of preference:
-
-    1. ``metrics_dir``: the fragments of this run (the pipeline's case);
-    2. ``<out_dir>/<year>/metrics.json``: the year's last build (JupyterLab
-       after ``make report``);
-    3. ``rebuild()``: the figures computed from the data (JupyterLab on a
-       fresh clone), a dict of sections.
-
-    Returns ``{"sections", "notebooks", "source"}`` with ``source`` one of
-    "this run", "build", "data" (or "none" when nothing was found).
-    """
-    sections, notebooks = read_fragments(metrics_dir)
-    if sections:
-        return {"sections": sections, "notebooks": notebooks, "source": "this run"}
-    if out_dir:
-        sections, notebooks = read_build(Path(out_dir) / str(year) / "metrics.json")
-        if sections:
-            return {"sections": sections, "notebooks": notebooks, "source": "build"}
-    sections = rebuild() if rebuild else {}
-    sections = {k: v for k, v in (sections or {}).items() if k in SECTIONS}
-    return {"sections": sections, "notebooks": {k: REPORTS[k][0] for k in sections}, "source": "data" if sections else "none"}
-
-
-def merge_years(*layers: dict[int, dict]) -> dict[int, dict]:
-    """Sections per year from several sources; a later layer's section replaces an earlier one's for that year.
-
-    Used as ``merge_years(from_data, from_builds, {year: current})``: the
-    figures published in a year's report win over those recomputed from the
-    data, and this run's figures win over both.
-    """
-    out: dict[int, dict] = {}
-    for layer in layers:
-        for year, sections in (layer or {}).items():
-            out.setdefault(int(year), {}).update(sections)
-    return dict(sorted(out.items()))
-
-
 # ---------------------------------------------------------------- comparisons
 @dataclass(frozen=True)
 class Measure:
@@ -158,9 +120,11 @@ class Measure:
 
     ``kind`` decides the test (:func:`compare`): "mean", "proportion",
     "nps", "distribution", or "census"/"model" (no sampling test possible).
-    ``extract(section)`` returns the figure's fields (``value`` and what the
-    test needs: ``n``, ``ci95``, ``count``, ``counts``...) or None when the
-    section lacks it. ``better`` is "higher", "lower" or None.
+    ``extract(section)`` returns the figure's fields (``value`` and the raw
+    numbers the test needs: ``n`` and ``sd``; ``n`` and ``count``; ``counts``)
+    or None when the section does not state the figure. A raw field the
+    section lacks is None (an older build): the figure is then shown, untested.
+    ``better`` is "higher", "lower" or None.
     """
 
     key: str
@@ -173,139 +137,187 @@ class Measure:
     why_untested: str | None = None
     prose: str | None = None  # the figure as the subject of a sentence ("The Net Promoter Score"); default: label
     topic: str | None = None  # findings on the same topic compete for one place; default: key
+    path: str | None = None  # the figure's dotted path in its section (where the report's own unknowns name it)
+
+
+def _number(x) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _count(x) -> int | None:
+    f = _number(x)
+    return None if f is None else int(f)
 
 
 def _field(path: str, **extra_paths) -> Callable[[dict], dict | None]:
+    """An extractor: the figure at ``path`` as ``value``, plus each ``name=path`` of ``extra_paths`` as is."""
     def extract(section: dict) -> dict | None:
-        value = get(section, path)
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        value = _number(get(section, path))
+        if value is None:
             return None
-        out = {"value": float(value)}
-        for name, p in extra_paths.items():
-            out[name] = get(section, p)
-        return out
+        return {"value": value, **{name: get(section, p) for name, p in extra_paths.items()}}
     return extract
 
 
+def _csat(section: dict) -> dict | None:
+    out = _field("csat.mean")(section)
+    if out:
+        out.update(n=_count(get(section, "csat.n")), sd=_number(get(section, "csat.sd")))
+    return out
+
+
+def _top2(section: dict) -> dict | None:
+    out = _field("csat.top2_pct")(section)
+    if out:
+        out.update(n=_count(get(section, "csat.n")), count=_count(get(section, "csat.top2_count")))
+    return out
+
+
+def _nps_counts(section: dict) -> tuple[int, int, int] | None:
+    counts = tuple(_count(get(section, f"nps.{c}")) for c in ("promoters", "passives", "detractors"))
+    return None if any(c is None for c in counts) else counts
+
+
+def _survey_nps(section: dict) -> dict | None:
+    out = _field("nps.score", previous="nps.previous", previous_year="nps.previous_year",
+                 p_value="nps.change_p_value", significant="nps.change_significant")(section)
+    if out:
+        out.update(n=_count(get(section, "nps.n")), counts=_nps_counts(section))
+    return out
+
+
+def _partner_nps(section: dict) -> dict | None:
+    out = _field("nps.score")(section)
+    if out:
+        out.update(n=_count(get(section, "nps.n")), counts=_nps_counts(section))
+    return out
+
+
 def _csat_index(section: dict) -> dict | None:
-    met, not_met = get(section, "csat_index.met"), get(section, "csat_index.not_met")
+    met, not_met = _count(get(section, "csat_index.met")), _count(get(section, "csat_index.not_met"))
     if met is None or not_met is None or met + not_met == 0:
         return None
-    n = int(met + not_met)
-    return {"value": 100.0 * met / n, "n": n, "count": int(met)}
+    return {"value": 100.0 * met / (met + not_met), "n": met + not_met, "count": met}
 
 
-def _top_stages(section: dict) -> dict | None:
-    stages = get(section, "stages")
-    if not stages:
-        return None
-    counts = {int(k): int(v["n"]) for k, v in stages.items()}
-    n = sum(counts.values())
-    if n == 0:
-        return None
-    top = counts.get(4, 0) + counts.get(5, 0)
-    return {"value": 100.0 * top / n, "n": n, "count": top}
-
-
-def _stage_mix(section: dict) -> dict | None:
+def _stage_counts(section: dict) -> tuple[list[str], list[int], list[str], list[float | None]] | None:
     stages = get(section, "stages")
     if not stages:
         return None
     keys = sorted(stages, key=int)
-    counts = [int(stages[k]["n"]) for k in keys]
-    if sum(counts) == 0:
+    counts = [_count(stages[k].get("n")) for k in keys]
+    if any(c is None for c in counts) or sum(counts) == 0:
         return None
-    return {"value": None, "counts": counts, "names": [stages[k].get("name", k) for k in keys],
-            "pct": [100.0 * c / sum(counts) for c in counts], "n": sum(counts)}
+    return keys, counts, [stages[k].get("name", k) for k in keys], [_number(stages[k].get("pct")) for k in keys]
 
 
-def _survey_nps(section: dict) -> dict | None:
-    out = _field("nps.score", n="nps.n", ci95="nps.ci95", previous="nps.previous", previous_year="nps.previous_year",
-                 p_value="nps.change_p_value", significant="nps.change_significant")(section)
+def _top_stages(section: dict) -> dict | None:
+    """Customers at stage 4 or 5 (Managed, Optimized) of those assessed, from the stage counts."""
+    got = _stage_counts(section)
+    if not got:
+        return None
+    keys, counts, _, _ = got
+    n = sum(counts)
+    top = sum(c for k, c in zip(keys, counts) if int(k) >= 4)
+    return {"value": 100.0 * top / n, "n": n, "count": top}
+
+
+def _stage_mix(section: dict) -> dict | None:
+    got = _stage_counts(section)
+    if not got:
+        return None
+    _, counts, names, pct = got
+    if any(p is None for p in pct):
+        return None
+    return {"value": pct, "counts": counts, "names": names, "pct": pct, "n": sum(counts)}
+
+
+def _moved_up(section: dict) -> dict | None:
+    out = _field("movement.moved_up_pct")(section)
+    if out:
+        out.update(n=_count(get(section, "movement.n")), count=_count(get(section, "movement.moved_up")))
     return out
 
 
 def _revenue_churn(section: dict) -> dict | None:
-    out = _field("annual_logo_churn_pct", n="customers_start")(section)
-    if out and out["n"]:
-        out["count"] = int(round(out["value"] * out["n"] / 100))
+    """Annual logo churn with its counts: the starting book and the customers of it lost by December."""
+    out = _field("annual_logo_churn_pct")(section)
+    if out:
+        n = _count(get(section, "customers_start"))
+        churned = _count(get(section, "customers_churned"))
+        retained = _count(get(section, "customers_retained"))
+        if churned is None and retained is not None and n is not None:
+            churned = n - retained
+        out.update(n=n, count=churned)
     return out
 
 
 CENSUS = "no test available: a whole-ledger figure (census), not a sample"
 MEASURES: tuple[Measure, ...] = (
-    Measure("csat", "survey", "CSAT, average (1-5)", "mean", "score2", "higher", _field("csat.mean", n="csat.n", ci95="csat.ci95"),
-            prose="Average overall satisfaction"),
-    Measure("top2", "survey", "CSAT, rated 4 or 5", "proportion", "pct", "higher", _field("csat.top2_pct", n="csat.n"),
-            prose="The share of respondents rating satisfaction 4 or 5"),
-    Measure("nps", "survey", "Net Promoter Score", "nps", "score", "higher", _survey_nps, prose="The Net Promoter Score"),
-    Measure("stage_mix", "maturity", "Stage mix (stages 1-5)", "distribution", "mix", None, _stage_mix, topic="stage_mix"),
+    Measure("csat", "survey", "CSAT, average (1-5)", "mean", "score2", "higher", _csat, prose="Average overall satisfaction", path="csat.mean"),
+    Measure("top2", "survey", "CSAT, rated 4 or 5", "proportion", "pct", "higher", _top2,
+            prose="The share of respondents rating satisfaction 4 or 5", path="csat.top2_pct"),
+    Measure("nps", "survey", "Net Promoter Score", "nps", "score", "higher", _survey_nps, prose="The Net Promoter Score", path="nps.score"),
+    Measure("stage_mix", "maturity", "Stage mix (stages 1-5)", "distribution", "mix", None, _stage_mix, topic="stage_mix", path="stages"),
     Measure("managed_plus", "maturity", "Managed or Optimized", "proportion", "pct", "higher", _top_stages,
-            prose="The share of customers at the Managed or Optimized stage", topic="stage_mix"),
-    Measure("moved_up", "maturity", "Moved up a stage", "proportion", "pct", "higher",
-            _field("movement.moved_up_pct", n="movement.n"), prose="The share of customers moving up a maturity stage"),
+            prose="The share of customers at the Managed or Optimized stage", topic="stage_mix", path="stages"),
+    Measure("moved_up", "maturity", "Moved up a stage", "proportion", "pct", "higher", _moved_up,
+            prose="The share of customers moving up a maturity stage", path="movement.moved_up_pct"),
     Measure("mrr", "revenue", "MRR, December", "census", "money", "higher", _field("mrr_end"), CENSUS,
-            prose="Monthly recurring revenue in December"),
-    Measure("nrr", "revenue", "Net revenue retention", "census", "pct", "higher", _field("nrr_pct"), CENSUS),
-    Measure("grr", "revenue", "Gross revenue retention", "census", "pct", "higher", _field("grr_pct"), CENSUS),
+            prose="Monthly recurring revenue in December", path="mrr_end"),
+    Measure("nrr", "revenue", "Net revenue retention", "census", "pct", "higher", _field("nrr_pct"), CENSUS, path="nrr_pct"),
+    Measure("grr", "revenue", "Gross revenue retention", "census", "pct", "higher", _field("grr_pct"), CENSUS, path="grr_pct"),
     Measure("churn", "revenue", "Logo churn, annual", "proportion", "pct", "lower", _revenue_churn,
-            prose="Annual logo churn (customers lost in the year)", topic="churn"),
+            prose="Annual logo churn (customers lost in the year)", topic="churn", path="annual_logo_churn_pct"),
     Measure("recurring", "revenue", "Recurring share of revenue", "census", "pct", "higher", _field("recurring_share_pct"), CENSUS,
-            prose="The recurring share of revenue", topic="recurring"),
+            prose="The recurring share of revenue", topic="recurring", path="recurring_share_pct"),
     Measure("clv", "revenue", "CLV of a new customer (sBG)", "model", "money", "higher", _field("clv_sbg"),
-            "no test available: a model estimate without a standard error (model)", prose="The lifetime value of a new customer (sBG model)"),
-    Measure("partner_nps", "partners", "Partner-programme NPS", "nps", "score", "higher", _field("nps.score", n="nps.n", ci95="nps.ci95"),
-            prose="The partner-programme NPS"),
+            "no test available: a model estimate without a standard error (model)", prose="The lifetime value of a new customer (sBG model)", path="clv_sbg"),
+    Measure("partner_nps", "partners", "Partner-programme NPS", "nps", "score", "higher", _partner_nps,
+            prose="The partner-programme NPS", path="nps.score"),
     Measure("csat_index", "partners", "Partners meeting CSAT index", "proportion", "pct", "higher", _csat_index,
-            prose="The share of partners meeting the CSAT index", topic="csat_index"),
+            prose="The share of partners meeting the CSAT index", topic="csat_index", path="csat_index.met"),
     Measure("consumption", "partners", "Consumption value, December", "census", "money", "higher",
             _field("customer_success.consumption_value", previous="customer_success.consumption_value_prev_year"),
-            "no test available: total usage of every customer (census), not a sample", prose="The monthly consumption value"),
+            "no test available: total usage of every customer (census), not a sample", prose="The monthly consumption value", path="customer_success.consumption_value"),
 )
 
 
-def sd_from_ci(mean: float, ci: list[float], n: int, confidence: float = 0.95) -> float:
-    """Standard deviation behind a Student-t interval ``mean ± t(1-α/2, n-1)·s/√n`` (:func:`cxreport.stats.mean_ci`).
-
-    ``s = half-width · √n / t``. NaN when n < 2 or the interval is missing.
-    """
-    if not ci or n is None or n < 2 or ci[0] is None or ci[1] is None:
-        return float("nan")
-    half = (ci[1] - ci[0]) / 2
-    return float(half * math.sqrt(n) / sps.t.ppf(0.5 + confidence / 2, n - 1))
+# What each test needs from both years' figures, and how to say it is missing.
+_RAW = {"mean": (("n", "sd"), "standard deviation"), "proportion": (("n", "count"), "counts"),
+        "nps": (("counts",), "promoter, passive and detractor counts"), "distribution": (("counts",), "stage counts")}
 
 
-def se_from_ci(ci: list[float], confidence: float = 0.95) -> float:
-    """Standard error behind a normal interval ``estimate ± z·SE`` (the NPS intervals): ``SE = width / (2z)``.
-
-    NaN when the interval is missing or was cut at ±100 (then it no longer
-    tells the standard error).
-    """
-    if not ci or ci[0] is None or ci[1] is None or ci[0] <= -100 or ci[1] >= 100:
-        return float("nan")
-    return float((ci[1] - ci[0]) / (2 * sps.norm.ppf(0.5 + confidence / 2)))
-
-
-def compare(measure: Measure, now: dict, before: dict | None, confidence: float = 0.95) -> dict:
-    """Change of one figure since the previous year and its significance test.
+def compare(measure: Measure, now: dict, before: dict | None, confidence: float = 0.95, nps_method: str = "auto",
+            before_source: str | None = None) -> dict:
+    """Change of one figure since the previous year and its significance test, from the raw figures both years carry.
 
     By ``measure.kind``:
 
-    - "mean" (CSAT): Welch's t-test from each year's mean, n and standard
-      deviation, the latter recovered from the reported t-interval
-      (:func:`sd_from_ci`); scipy ``ttest_ind_from_stats(equal_var=False)``.
+    - "mean" (CSAT): Welch's t-test from each year's mean, standard deviation
+      and n (scipy ``ttest_ind_from_stats(equal_var=False)``).
     - "proportion" (shares of respondents, customers or partners): the
       two-proportion z-test (statsmodels ``proportions_ztest``, pooled
-      variance) on the counts, taken as given or recovered as
-      ``round(pct · n / 100)``.
-    - "nps": the test the survey figures carry (their own
-      ``change_p_value`` for the same previous year), otherwise the NPS
-      z-test of :func:`cxreport.survey.nps_change` with each year's standard
-      error recovered from its interval (:func:`se_from_ci`).
+      variance) on each year's count and base.
+    - "nps": the test the survey report carries itself (its
+      ``change_p_value``, when it compares with the same previous figure);
+      otherwise the NPS z-test of :func:`cxreport.survey.nps_change`, each
+      year's standard error from its promoter, passive and detractor counts
+      (:func:`cxreport.survey.nps_from_counts`, the reports' ``nps_ci_method``).
     - "distribution" (stage mix): chi-square test of homogeneity of the two
-      years' counts (scipy ``chi2_contingency``); ``change`` is None and
+      years' stage counts (scipy ``chi2_contingency``); ``change`` is None and
       ``largest_shift`` names the stage whose share moved most.
     - "census"/"model": no sampling test (``test`` says why).
+
+    Nothing is recovered from rounded figures: when a year lacks a raw field
+    the test needs (a ``metrics.json`` built before the headlines carried
+    them, ``before_source == "build"``), ``test`` is :data:`OLDER_BUILD`.
 
     Returns ``value``, ``previous``, ``change`` (points for percentages and
     scores), ``relative`` (change / |previous|), ``test``, ``p_value``,
@@ -315,12 +327,8 @@ def compare(measure: Measure, now: dict, before: dict | None, confidence: float 
     alpha = 1 - confidence
     row = {"value": now.get("value"), "previous": None, "change": None, "relative": None,
            "test": None, "p_value": None, "significant": None}
-    if measure.kind == "distribution":
-        row["value"] = now["pct"]
     prev_value = before.get("value") if before else None
-    if measure.kind == "distribution" and before:
-        prev_value = before["pct"]
-    if prev_value is None and now.get("previous") is not None:  # the section carries last year's figure itself
+    if prev_value is None and _number(now.get("previous")) is not None:  # the section carries last year's figure itself
         prev_value, before = float(now["previous"]), {"value": float(now["previous"])}
     if prev_value is None:
         row["test"] = "no previous-year figure"
@@ -329,59 +337,77 @@ def compare(measure: Measure, now: dict, before: dict | None, confidence: float 
     if measure.kind != "distribution":
         row["change"] = row["value"] - prev_value
         row["relative"] = row["change"] / abs(prev_value) if prev_value else None
-    p = None
     if measure.kind in ("census", "model"):
         row["test"] = measure.why_untested or "no test available"
         return row
-    if measure.kind == "mean":
-        sd1 = sd_from_ci(now["value"], now.get("ci95"), now.get("n"), confidence)
-        sd0 = sd_from_ci(before["value"], before.get("ci95"), before.get("n"), confidence)
-        if math.isfinite(sd1) and math.isfinite(sd0) and (sd1 > 0 or sd0 > 0):
-            p = float(sps.ttest_ind_from_stats(now["value"], sd1, now["n"], before["value"], sd0, before["n"], equal_var=False).pvalue)
-        row["test"] = "Welch t-test"
-    elif measure.kind == "proportion":
-        n1, n0 = now.get("n") or 0, before.get("n") or 0
-        if n1 > 0 and n0 > 0:
-            c1 = now["count"] if now.get("count") is not None else round(now["value"] * n1 / 100)
-            c0 = before["count"] if before.get("count") is not None else round(before["value"] * n0 / 100)
-            if 0 < c1 + c0 < n1 + n0:  # some variation, else the test is undefined
-                p = float(proportions_ztest([c1, c0], [n1, n0])[1])
-        row["test"] = "two-proportion z-test"
-    elif measure.kind == "nps":
-        from .survey import nps_change
-
-        if now.get("p_value") is not None and now.get("previous") is not None and abs(float(now["previous"]) - prev_value) < 0.05:
-            p = float(now["p_value"])
-        else:
-            se1, se0 = se_from_ci(now.get("ci95"), confidence), se_from_ci(before.get("ci95"), confidence)
-            if math.isfinite(se1) and math.isfinite(se0) and se1 + se0 > 0:
-                p = float(nps_change(SimpleNamespace(score=now["value"], se=se1), SimpleNamespace(score=prev_value, se=se0), alpha)["p_value"])
-        row["test"] = "NPS z-test"
-    elif measure.kind == "distribution":
-        table = np.array([now["counts"], before["counts"]], dtype=float)
-        table = table[:, table.sum(axis=0) > 0]
-        if table.shape[1] > 1:
-            p = float(sps.chi2_contingency(table, correction=False)[1])
+    names = {"mean": "Welch t-test", "proportion": "two-proportion z-test", "nps": "NPS z-test",
+             "distribution": "chi-square test of homogeneity"}
+    row["test"] = names[measure.kind]
+    if measure.kind == "distribution":
         shifts = np.array(now["pct"]) - np.array(before["pct"])
         k = int(np.argmax(np.abs(shifts)))
         row["largest_shift"] = {"name": now["names"][k], "previous": before["pct"][k], "value": now["pct"][k]}
-        row["test"] = "chi-square test of homogeneity"
+    p = None
+    if measure.kind == "nps" and now.get("p_value") is not None and _number(now.get("previous")) is not None \
+            and abs(float(now["previous"]) - prev_value) < 1e-9:
+        p = float(now["p_value"])  # the survey report's own test of the same two years
+    else:
+        fields, what = _RAW[measure.kind]
+        if any(before.get(f) is None for f in fields):
+            row["test"] = OLDER_BUILD if before_source == "build" else f"no test available: last year's figures carry no {what}"
+            return row
+        if any(now.get(f) is None for f in fields):
+            row["test"] = f"no test available: this year's figures carry no {what}"
+            return row
+        p = _p_value(measure.kind, now, before, alpha, confidence, nps_method)
     if p is None or not math.isfinite(p):
-        row["test"] = f"no test available ({row['test']} undefined: no variation or no interval)"
+        row["test"] = f"no test available ({row['test']} undefined: no variation in the answers)"
         return row
     row["p_value"], row["significant"] = p, bool(p < alpha)
     return row
 
 
+def _p_value(kind: str, now: dict, before: dict, alpha: float, confidence: float, nps_method: str) -> float | None:
+    """The two-sided p-value of the change (see :func:`compare`); None when the test is undefined (no variation)."""
+    if kind == "mean":
+        if now["n"] < 2 or before["n"] < 2 or (now["sd"] == 0 and before["sd"] == 0):
+            return None
+        return float(sps.ttest_ind_from_stats(now["value"], now["sd"], now["n"], before["value"], before["sd"], before["n"],
+                                              equal_var=False).pvalue)
+    if kind == "proportion":
+        n1, n0, c1, c0 = now["n"], before["n"], now["count"], before["count"]
+        if n1 <= 0 or n0 <= 0 or not 0 < c1 + c0 < n1 + n0:  # no variation: the test is undefined
+            return None
+        return float(proportions_ztest([c1, c0], [n1, n0])[1])
+    if kind == "nps":
+        from .survey import nps_change, nps_from_counts
+
+        a, b = nps_from_counts(*now["counts"], confidence, nps_method), nps_from_counts(*before["counts"], confidence, nps_method)
+        if not (math.isfinite(a.se) and math.isfinite(b.se)) or a.se + b.se == 0:
+            return None
+        return float(nps_change(a, b, alpha)["p_value"])
+    table = np.array([now["counts"], before["counts"]], dtype=float)  # distribution
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or len(now["counts"]) != len(before["counts"]):
+        return None
+    return float(sps.chi2_contingency(table, correction=False)[1])
+
+
+TABLE_COLUMNS = ["key", "section", "label", "prose", "topic", "kind", "unit", "better", "value", "previous", "change", "relative",
+                 "test", "p_value", "significant", "largest_shift", "year", "previous_year"]
+
+
 def change_table(current: dict, previous: dict | None, year: int, previous_year: int | None = None,
-                 confidence: float = 0.95, measures: tuple[Measure, ...] = MEASURES) -> pd.DataFrame:
+                 confidence: float = 0.95, nps_method: str = "auto", previous_source: str | dict | None = None,
+                 measures: tuple[Measure, ...] = MEASURES) -> pd.DataFrame:
     """One row per headline figure present this year: value, previous year's, change and its test (:func:`compare`).
 
-    ``current`` and ``previous`` are the two years' sections. Figures of a
-    report absent this year are left out. Columns: ``key``, ``section``,
-    ``label``, ``prose``, ``topic``, ``kind``, ``unit``, ``better``, ``value``, ``previous``,
-    ``change``, ``relative``, ``test``, ``p_value``, ``significant``,
-    ``largest_shift`` (stage mix only), ``year``, ``previous_year``.
+    ``current`` and ``previous`` are the two years' sections;
+    ``previous_source`` says where last year's came from ("build" for a
+    ``metrics.json``, "data"), one for all sections or a dict by section. Figures of a report absent this year, or that the
+    report does not state, are left out. Columns: :data:`TABLE_COLUMNS`
+    (``largest_shift`` for the stage mix only). Missing values are None
+    (object columns), never NaN.
     """
     previous_year = year - 1 if previous_year is None else previous_year
     rows = []
@@ -391,15 +417,13 @@ def change_table(current: dict, previous: dict | None, year: int, previous_year:
         now = m.extract(current[m.section])
         if now is None:
             continue
-        before = m.extract((previous or {}).get(m.section, {})) if previous and m.section in previous else None
-        row = {"key": m.key, "section": m.section, "label": m.label, "prose": m.prose or m.label, "topic": m.topic or m.key,
-               "kind": m.kind, "unit": m.unit, "better": m.better, "largest_shift": None, **compare(m, now, before, confidence)}
-        rows.append(row)
-    cols = ["key", "section", "label", "prose", "topic", "kind", "unit", "better", "value", "previous", "change", "relative", "test",
-            "p_value", "significant", "largest_shift"]
-    out = pd.DataFrame(rows, columns=cols)
-    out["year"], out["previous_year"] = int(year), int(previous_year)
-    return out
+        before = m.extract(previous[m.section]) if previous and m.section in previous else None
+        rows.append({"key": m.key, "section": m.section, "label": m.label, "prose": m.prose or m.label, "topic": m.topic or m.key,
+                     "kind": m.kind, "unit": m.unit, "better": m.better, "largest_shift": None,
+                     **compare(m, now, before, confidence, nps_method,
+                               previous_source.get(m.section) if isinstance(previous_source, dict) else previous_source),
+                     "year": int(year), "previous_year": int(previous_year)})
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS, dtype=object)
 
 
 # ---------------------------------------------------------------- wording
@@ -437,7 +461,8 @@ def fmt_p(p: float) -> str:
 
 
 def verdict(row) -> str:
-    """The table's significance column, short: "yes (p < 0.001)", "no (p = 0.78)", "no test: census", "no test: model", "no test", or "–" without a previous figure.
+    """The table's significance column, short: "yes (p < 0.001)", "no (p = 0.78)", "no test: census", "no test: model",
+    "no test: older build", "no test", or "–" without a previous figure.
 
     The full test name and reason stay in the row's ``test`` (and the CSV table).
     """
@@ -445,6 +470,8 @@ def verdict(row) -> str:
         test = row["test"] or ""
         if test.startswith("no previous"):
             return "–"
+        if test == OLDER_BUILD:
+            return "no test: older build"
         for word in ("census", "model"):
             if f"({word})" in test:
                 return f"no test: {word}"
@@ -471,7 +498,8 @@ def method_note(table: pd.DataFrame, confidence: float = 0.95) -> str:
     """How to read the significance column, from the tests the table actually used.
 
     Names each test with the figures it was applied to, and the figures
-    without a test with the reason (census or model). Empty for an empty table.
+    without a test with the reason (census, model, or last year's figures
+    from an older build). Empty for an empty table.
     """
     if table.empty:
         return ""
@@ -484,6 +512,10 @@ def method_note(table: pd.DataFrame, confidence: float = 0.95) -> str:
         rows = table[table["test"].fillna("").str.contains(f"({word})", regex=False)]
         if len(rows):
             text += f" {', '.join(rows['label'])} {why if len(rows) == 1 else why.replace('is a', 'are').replace('estimate', 'estimates')}."
+    older = table[table["test"] == OLDER_BUILD]
+    if len(older):
+        text += (f" {', '.join(older['label'])}: the {prev} figures come from a build made before the reports stated the counts "
+                 "and spreads a test needs, so no test is shown.")
     return text
 
 
@@ -497,7 +529,7 @@ def _direction(row) -> tuple[str, str]:
     return moved, "an improvement" if good else "a deterioration"
 
 
-def finding_candidates(table: pd.DataFrame, sections: dict, benchmarks: dict | None = None,
+def finding_candidates(table: pd.DataFrame, sections: dict, benchmarks=None,
                        partner_names: dict | None = None) -> pd.DataFrame:
     """Every finding the figures support, with a rank: columns ``key``, ``topic``, ``tier``, ``strength``, ``text``.
 
@@ -515,8 +547,9 @@ def finding_candidates(table: pd.DataFrame, sections: dict, benchmarks: dict | N
        −log10 p), a smaller whole-ledger change, a stage mix in line with the
        benchmark.
 
-    ``benchmarks`` are the report's ``revenue_benchmarks`` (recurring share
-    median and top quartile, best annual logo churn); ``partner_names``
+    ``benchmarks`` is the setting ``revenue_benchmarks``
+    (:class:`cxreport.settings.RevenueBenchmarks`: recurring share median and
+    top quartile, best annual logo churn; None: no benchmark findings); ``partner_names``
     (partner id -> name) names flagged partners. Candidates about the same
     ``topic`` (e.g. a change in churn and churn against the benchmark)
     compete for one place in :func:`findings`. Every sentence is built from
@@ -566,10 +599,10 @@ def finding_candidates(table: pd.DataFrame, sections: dict, benchmarks: dict | N
                 f"{subject} {moved} from {before} in {prev} to {now} in {year} ({change}){judged}.", topic)
 
     rev = sections.get("revenue", {})
-    b = benchmarks or {}
+    b = benchmarks
     share = get(rev, "recurring_share_pct")
-    top_q, median = b.get("recurring_share_top_quartile_pct"), b.get("recurring_share_median_pct")
-    if share is not None and top_q and median:
+    if share is not None and b is not None:
+        top_q, median = b.recurring_share_top_quartile_pct, b.recurring_share_median_pct
         if share > top_q:
             words, ref = f"above the {top_q:g}% that marks the top quartile of partners", top_q
         elif share > median:
@@ -577,7 +610,8 @@ def finding_candidates(table: pd.DataFrame, sections: dict, benchmarks: dict | N
         else:
             words, ref = f"at or below the {median:g}% median of partners", median
         add("recurring_benchmark", 2, abs(share / ref - 1), f"Recurring revenue is {share:.1f}% of {year} revenue, {words} (IDC benchmark).", "recurring")
-    churn, best = get(rev, "annual_logo_churn_pct"), b.get("best_annual_logo_churn_pct")
+    churn = get(rev, "annual_logo_churn_pct")
+    best = b.best_annual_logo_churn_pct if b is not None else None
     if churn is not None and best:
         words = (f"{churn / best:.1f} times the under-{best:g}% of the best partners" if churn > best
                  else f"within the under-{best:g}% of the best partners")
@@ -669,7 +703,7 @@ def stage_mix_table(years: dict[int, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["year", "stage", "name", "n", "pct"])
 
 
-# ---------------------------------------------------------------- links and metrics
+# ---------------------------------------------------------------- links
 def report_links(notebooks: dict, sections_shown) -> list[tuple[str, str]]:
     """(title, relative href) of each detailed report shown, in report order, plus the year index for the scorecards."""
     links = [(REPORTS[s][1], f"{notebooks.get(s, REPORTS[s][0])}.html") for s in SECTIONS if s in sections_shown]
@@ -677,154 +711,3 @@ def report_links(notebooks: dict, sections_shown) -> list[tuple[str, str]]:
         links.append(("Partner scorecards (one per partner, in the year's index)", "index.html"))
     return links
 
-
-def summary_metrics(table: pd.DataFrame, chosen: pd.DataFrame, source: str, years: list[int]) -> dict:
-    """The ``summary`` section of ``metrics.json``: the compared figures, the findings and where the figures came from."""
-    def clean(v):
-        if isinstance(v, (float, np.floating)):
-            return None if not math.isfinite(v) else round(float(v), 4)
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        if isinstance(v, (np.bool_, bool)):
-            return bool(v)
-        return v
-
-    figures = {r["key"]: {k: clean(r[k]) for k in ("value", "previous", "change", "test", "p_value", "significant")}
-               for _, r in table.iterrows()}
-    return {
-        "year": int(table["year"].iloc[0]) if len(table) else None,
-        "previous_year": int(table["previous_year"].iloc[0]) if len(table) else None,
-        "source": source,
-        "reports": sorted(set(table["section"])) if len(table) else [],
-        "trend_years": [int(y) for y in years],
-        "figures": figures,
-        "findings": list(chosen["text"]) if len(chosen) else [],
-    }
-
-
-# ---------------------------------------------------------------- figures from the data
-def figures_from_data(data_dir: str | Path, year: int, settings: dict | None = None) -> dict[int, dict]:
-    """Every report's headline sections for ``year`` and the years before it that the data covers, from the data.
-
-    Used when no build of a year exists (JupyterLab on a fresh clone) and for
-    the multi-year trends. Each section comes from its domain's own headline
-    functions, with the same calls as its report (nothing is re-implemented):
-    survey :func:`cxreport.survey.survey_headline`/``survey_metrics`` per
-    survey wave; maturity ``customer_stages``, ``stage_distribution``,
-    ``goodness_of_fit``, ``movement_summary``, ``target_summary`` and
-    ``maturity_metrics`` per assessment year; revenue
-    ``revenue_headline``/``revenue_metrics`` per ledger year (CLV from
-    :func:`cxreport.clv.clv_by_segment` for ``year`` and the year before);
-    partners :func:`partner_section` per year with answers. A report whose
-    input files are absent is left out. ``settings`` holds the reports'
-    parameters (``confidence``, ``nps_ci_method``, ``min_group_size``, ``small_sample_threshold``,
-    ``maturity_*``, ``clv_*``, the partner-programme settings); missing keys
-    take the library defaults.
-    """
-    s = settings or {}
-    data = Path(data_dir)
-    out: dict[int, dict] = {}
-
-    def put(y, section, values):
-        out.setdefault(int(y), {})[section] = values
-
-    conf, method, min_n = s.get("confidence", 0.95), s.get("nps_ci_method", "auto"), s.get("min_group_size", 5)
-    if (data / "survey_responses.csv").is_file():
-        from . import survey
-        from .inputs import load_survey
-
-        responses = load_survey(data / "survey_responses.csv")
-        for y in sorted(int(v) for v in responses["survey_year"].dropna().unique() if v <= year):
-            put(y, "survey", survey.survey_metrics(survey.survey_headline(
-                responses, y, confidence=conf, nps_method=method, min_n=min_n,
-                small_sample_threshold=s.get("small_sample_threshold", survey.SMALL_SAMPLE_WARNING_N))))
-    if (data / "maturity_assessments.csv").is_file() and (data / "accounts.csv").is_file():
-        from . import maturity
-
-        inputs = maturity.load_inputs(data)
-        st, dims, rubric = s.get("maturity_stages"), s.get("maturity_dimensions"), s.get("maturity_rubric")
-        bench = maturity.stage_table(st)["benchmark"]
-        for y in sorted(int(v) for v in inputs["assessments"]["assessed_on"].dt.year.unique() if v <= year):
-            placed = maturity.customer_stages(inputs["assessments"], y, dims, rubric, st, keep_unstaged=True)
-            customers = placed[placed["stage"].notna()].reset_index(drop=True)
-            if customers.empty:
-                continue
-            previous = maturity.customer_stages(inputs["assessments"], y - 1, dims, rubric, st)
-            accounts_list = maturity.account_list(placed, previous, inputs["accounts"], st)
-            dist = maturity.stage_distribution(customers["stage"], st, conf)
-            fit = maturity.goodness_of_fit(dist.set_index("stage")["n"], bench, alpha=1 - conf)
-            moves = maturity.movement_summary(maturity.transition_matrix(accounts_list["previous_stage"], accounts_list["stage"]), conf)
-            target = maturity.target_summary(customers, conf)
-            put(y, "maturity", maturity.maturity_metrics(dist, fit, moves, target, y, y - 1, n_unstaged=len(placed) - len(customers), rubric=rubric))
-    if (data / "revenue.csv").is_file() and (data / "accounts.csv").is_file():
-        from . import clv, revenue, survival
-        from .inputs import ACCOUNTS, load
-
-        accounts = load(data / "accounts.csv", ACCOUNTS)
-        ledger = revenue.load_revenue(data / "revenue.csv", accounts)
-        months = revenue.to_period(np.unique(revenue.month_ordinal(ledger["month"])))
-        last = min(months.max(), pd.Period(f"{year}-12", freq="M"))
-        active = revenue.active_months(ledger, end=str(last))
-        movements = revenue.mrr_movements(active, end=str(last))
-        everyone = pd.Series("All customers", index=accounts["customer_id"])
-        for y in range(months.min().year + 1, year + 1):  # retention needs December of the year before
-            if pd.Period(f"{y}-12", freq="M") > last:
-                break
-            extra = {}
-            if y >= year - 1:
-                lives = survival.lifetimes(active, f"{y}-12")
-                row = clv.clv_by_segment(ledger, lives, everyone, y, s.get("clv_discount_rate", 0.10), s.get("clv_window_months", 12),
-                                         min_n, active, dimension="All").iloc[0]
-                extra = {"clv_simple": row["clv_simple"], "clv_sbg": row["clv_sbg"]}
-            put(y, "revenue", revenue.revenue_metrics(revenue.revenue_headline(ledger, active, movements, y), extra))
-    files = ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv")
-    if all((data / f).is_file() for f in files):
-        from . import partners as pt
-
-        frames = pt.load_programme(data)
-        years = sorted(int(v) for v in frames["partner_survey_responses.csv"]["submitted_at"].dt.year.dropna().unique() if v <= year)
-        for y in years:
-            put(y, "partners", partner_section(frames, y, s))
-    return dict(sorted(out.items()))
-
-
-def partner_section(frames: dict, year: int, settings: dict | None = None) -> dict:
-    """The partner programme's headline figures of ``year`` from its files, as ``04_partner_programme`` computes them.
-
-    Programme NPS over the year's answers (the rolling year at Q4,
-    :func:`cxreport.partners.programme_by_quarter`), the funnel plot's
-    flagged partners (:func:`cxreport.partners.nps_funnel`), the CSAT index
-    (:func:`cxreport.partners.csat_index`) and the consumption value in
-    December against a year before (:func:`cxreport.customer_success.customer_success`).
-    """
-    from . import customer_success as cs, partners as pt
-
-    s = settings or {}
-    responses, partner_list, usage = frames["partner_survey_responses.csv"], frames["partners.csv"], frames["usage.csv"]
-    ids = partner_list["partner_id"].tolist()
-    conf, method, min_n = s.get("confidence", 0.95), s.get("nps_ci_method", "auto"), s.get("min_group_size", 5)
-    history = responses[responses["submitted_at"].dt.year <= year]
-    current = responses[responses["submitted_at"].dt.year == year]
-    programme_q = pt.programme_by_quarter(history, confidence=conf, method=method, min_n=min_n, last_quarter=f"{year}Q4")
-    last = programme_q[programme_q["quarter"].dt.year == year].iloc[-1]
-    head = pt.nps_from_counts(*[int(last[f"t4q_{c}"]) for c in pt.COUNT_COLUMNS], conf, method)
-    funnel, summary = pt.nps_funnel(current, ids, tuple(s.get("funnel_levels", (0.95, 0.998))), s.get("partner_min_ranked_responses", 10),
-                                    s.get("funnel_adjust_overdispersion", True), min_n=min_n)
-    ci = pt.csat_index(responses, year, ids, s.get("nsat_mapping"), s.get("csat_index_min_responses", 10),
-                       s.get("csat_index_max_per_organisation", 8), min_n=min_n)
-    met = int((ci["status"] == "met").sum())
-    out = {
-        "year": int(year),
-        "partners": len(ids),
-        "responses": int(len(current)),
-        "nps": {"score": head.score, "ci95": [head.ci_low, head.ci_high], "n": head.n},
-        "funnel": {"target": summary["target"], **pt.flagged_partners(funnel)},
-        "csat_index": {"met": met, "not_met": int(len(ci) - met)},
-    }
-    month = cs.report_month(usage, year)
-    if s.get("consumption_rates"):
-        success = cs.customer_success(usage[usage["month"] <= month], s["consumption_rates"], s.get("deployment_min_usage", 5), month, ids)
-        now, before = float(success["consumption_value"].sum()), float(success["consumption_value_prev_year"].sum())
-        out["customer_success"] = {"month": str(month), "consumption_value": now,
-                                   "consumption_value_prev_year": before if before > 0 else None}
-    return out

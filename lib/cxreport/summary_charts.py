@@ -46,7 +46,6 @@ def trend_grid(trends: pd.DataFrame, stage_mix: pd.DataFrame, title: str = "Tren
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(7.4, 2.15 * rows), squeeze=False)
     flat = list(axes.ravel())
-    years = sorted(set(trends["year"]) | set(stage_mix["year"])) if len(trends) or len(stage_mix) else []
     for ax, (panel_title, keys) in zip(flat, panels):
         for i, key in enumerate(keys):
             s = trends[trends["key"] == key].sort_values("year")

@@ -24,8 +24,13 @@ from .stats import holm_adjust, mean_ci, two_sided_p, wilson_ci
 from .suppression import suppress_small_groups
 
 CSAT_SCALE = (1, 2, 3, 4, 5)
+# Fallbacks for callers outside the reports (other modules' tests, scripts, the summary's
+# from-data path). Reports never rely on them: ``cxreport.reports.survey_scores`` passes every
+# setting from params/defaults.yaml (``min_group_size``, ``small_sample_threshold``,
+# ``confidence``, ``nps_ci_method``) explicitly.
 DEFAULT_MIN_N = 5
 SMALL_SAMPLE_WARNING_N = 10
+MAX_DRIVERS = 15  # key drivers: the Shapley decomposition visits all 2^k subsets of k touchpoints
 FIRST_YEAR = "First-year users"
 EXPERIENCED = "Experienced users"
 
@@ -76,10 +81,11 @@ def nps_category(ltr: pd.Series) -> pd.Series:
     """Classify 0-10 likelihood-to-recommend answers.
 
     Promoters answer 9-10, passives 7-8, detractors 0-6 (Reichheld 2003,
-    "The One Number You Need to Grow"). Blank answers stay missing.
+    "The One Number You Need to Grow"). Blank answers stay missing (also
+    when every answer is blank in a nullable integer column).
     Returns an ordered categorical (Promoter, Passive, Detractor).
     """
-    x = pd.to_numeric(pd.Series(ltr), errors="coerce")
+    x = pd.to_numeric(pd.Series(ltr), errors="coerce").astype("float64")  # nullable Int64 with NA: NaN, so the masks are plain booleans
     labels = np.select([x >= 9, x >= 7, x >= 0], [PROMOTER, PASSIVE, DETRACTOR], default="")
     out = pd.Series(labels, index=x.index).where(x.notna())
     return out.astype(pd.CategoricalDtype(list(NPS_CATEGORIES), ordered=True))
@@ -198,17 +204,21 @@ def nps_change(current: NpsResult, previous: NpsResult, alpha: float = 0.05) -> 
     }
 
 
-def nps_by_group(ltr: pd.Series, groups: pd.Series, min_n: int = DEFAULT_MIN_N, method: str = "auto") -> pd.DataFrame:
+def nps_by_group(
+    ltr: pd.Series, groups: pd.Series, min_n: int = DEFAULT_MIN_N, method: str = "auto", confidence: float = 0.95
+) -> pd.DataFrame:
     """NPS per group (e.g. per survey year), one row per group.
 
-    Counts are taken in one vectorised crosstab; groups under ``min_n``
-    answers are suppressed (figures NaN, ``suppressed`` True).
+    Counts are taken in one vectorised crosstab; each group's score and
+    interval come from :func:`nps_from_counts` at ``confidence``. Groups under
+    ``min_n`` answers are suppressed (figures and category counts NaN,
+    ``suppressed`` True), so a small group gives no answer away.
     """
     cat = nps_category(ltr)
     table = pd.crosstab(pd.Series(groups, index=cat.index), cat, dropna=True).reindex(columns=list(NPS_CATEGORIES), fill_value=0)
     rows = []
     for group, row in table.iterrows():  # one row per group, not per respondent
-        res = nps_from_counts(int(row[PROMOTER]), int(row[PASSIVE]), int(row[DETRACTOR]), method=method).as_dict()
+        res = nps_from_counts(int(row[PROMOTER]), int(row[PASSIVE]), int(row[DETRACTOR]), confidence, method).as_dict()
         res["group"] = group
         res["suppressed"] = res["n"] < min_n
         rows.append(res)
@@ -391,6 +401,7 @@ def key_drivers(
     labels: dict | None = None,
     min_complete: int = 30,
     confidence: float = 0.95,
+    min_n: int = 5,
 ) -> tuple[pd.DataFrame, dict]:
     """Which touchpoints move the outcome (overall CSAT or likelihood to recommend).
 
@@ -407,6 +418,12 @@ def key_drivers(
     (complete cases), ``r2`` and ``caveat``: a plain-words warning when the
     complete sample is under ``min_complete`` or under 10 respondents per
     driver, where importances are indicative only.
+
+    Edge cases: no table (and a ``caveat`` saying why) when there are fewer
+    complete answers than ``max(min_n, drivers + 2, 5)`` (``min_n`` is the
+    report's ``min_group_size``: fewer answers would show a group's ratings),
+    when no driver varies, when the outcome does not vary, or when there are
+    more than :data:`MAX_DRIVERS` drivers (2^k subset models).
     """
     drivers = drivers if drivers is not None else touchpoint_columns(df)
     data = df[[outcome, *drivers]].apply(pd.to_numeric, errors="coerce").dropna()
@@ -414,9 +431,20 @@ def key_drivers(
     # A constant column adds nothing and breaks correlations: leave it out.
     usable = [d for d in drivers if data[d].nunique() > 1]
     summary = {"n": n, "r2": np.nan, "caveat": None, "outcome": outcome}
-    if n < max(len(usable) + 2, 5) or not usable or data[outcome].nunique() < 2:
-        summary["caveat"] = f"Too few complete answers ({n}) to estimate key drivers."
-        return pd.DataFrame(columns=["touchpoint", "label", "importance", "importance_pct", "r", "performance"]), summary
+    empty = pd.DataFrame(columns=["touchpoint", "label", "importance", "importance_pct", "r", "r_ci_low", "r_ci_high",
+                                  "p_value", "performance"])
+    if len(usable) > MAX_DRIVERS:
+        summary["caveat"] = (f"Key drivers are estimated for at most {MAX_DRIVERS} touchpoints; "
+                             f"this survey rates {len(usable)}.")
+        return empty, summary
+    if n < max(len(usable) + 2, 5, int(min_n)) or not usable:
+        summary["caveat"] = (f"Too few partners rated every touchpoint ({n}) to estimate which touchpoints "
+                             "drive overall satisfaction.")
+        return empty, summary
+    if data[outcome].nunique() < 2:
+        summary["caveat"] = ("Every partner who rated all touchpoints gave the same overall rating, so there is no "
+                             "variation for the touchpoints to explain.")
+        return empty, summary
     imp = shapley_r2(data[usable], data[outcome])
     total = float(imp.sum())
     z = sps.norm.ppf(0.5 + confidence / 2)
@@ -464,6 +492,26 @@ def small_sample_warning(n: int, threshold: int = SMALL_SAMPLE_WARNING_N) -> str
 
 
 # ---------------------------------------------------------------- headline figures
+def comparable_waves(current_n: int, previous_n: int, min_n: int) -> bool:
+    """Whether two waves' NPS may be compared: both have at least ``min_n`` answers.
+
+    ``min_n`` is the report's ``min_group_size``: a wave with fewer answers is
+    a small group (its score would give answers away and is too unstable to
+    test), so it gets no comparison rather than a misleading one.
+    """
+    return int(previous_n) >= int(min_n) and int(current_n) >= int(min_n)
+
+
+def headline_base(csat_n: int, nps_n: int) -> int:
+    """The answers the headline scores rest on, for the small-sample warning: the smaller base of a score that exists.
+
+    A question nobody answered has no score to warn about, so a base of 0
+    counts only when both are 0.
+    """
+    bases = [int(b) for b in (csat_n, nps_n) if int(b) > 0]
+    return min(bases) if bases else 0
+
+
 def survey_headline(
     responses: pd.DataFrame,
     year: int,
@@ -480,9 +528,17 @@ def survey_headline(
     and its z-test (:func:`nps_change`) are given when the previous year
     (default ``year - 1``) has at least ``min_n`` answers; otherwise
     ``previous``, ``change`` and ``change_significant`` are None.
-    ``warning`` is :func:`small_sample_warning` of the NPS base against
-    ``small_sample_threshold`` (params, default 10).
+    ``warning`` is :func:`small_sample_warning` of the smaller of the CSAT
+    and NPS bases against ``small_sample_threshold`` (params, default 10).
     Percentages are 0-100; nothing is rounded here.
+
+    Besides the published figures it carries the raw numbers a later
+    comparison needs, so no one back-solves them from rounded shares or
+    intervals: ``csat.sd`` and ``csat.top2_count``; ``nps.promoters``,
+    ``passives``, ``detractors`` (counts) and ``se``; for the previous wave,
+    when it is compared, ``previous_promoters``/``previous_passives``/
+    ``previous_detractors`` and ``previous_se``; and ``change_se``.
+    A figure that cannot be computed is NaN here (None in ``metrics.json``).
     """
     previous_year = year - 1 if previous_year is None else previous_year
     current = responses[responses["survey_year"] == year]
@@ -490,34 +546,46 @@ def survey_headline(
     csat = csat_summary(current["csat"], confidence=confidence)
     nps = nps_summary(current["nps"], confidence, nps_method)
     prev = nps_summary(before["nps"], confidence, nps_method) if len(before) else None
-    comparable = prev is not None and prev.n >= min_n and nps.n >= min_n
+    comparable = prev is not None and comparable_waves(nps.n, prev.n, min_n)
     change = nps_change(nps, prev, alpha=1 - confidence) if comparable else None
+    shown_prev = prev if comparable else None  # a previous wave under min_n shows no counts either
     return {
         "year": int(year),
         "n": int(len(current)),
         "csat": {
             "n": csat["n"],
             "mean": csat["mean"],
+            "sd": csat["sd"],
             "ci95": [csat["ci_low"], csat["ci_high"]],
+            "top2_count": csat["top2"],
             "top2_pct": csat["top2_pct"],
             "top2_ci95": [csat["top2_ci_low"], csat["top2_ci_high"]],
         },
         "nps": {
             "n": nps.n,
+            "promoters": nps.promoters,
+            "passives": nps.passives,
+            "detractors": nps.detractors,
             "score": nps.score,
+            "se": nps.se,
             "promoters_pct": nps.promoters_pct,
             "passives_pct": nps.passives_pct,
             "detractors_pct": nps.detractors_pct,
             "ci95": [nps.ci_low, nps.ci_high],
             "ci_method": nps.method,
             "previous_year": int(previous_year),
-            "previous": prev.score if comparable else None,
+            "previous": shown_prev.score if shown_prev else None,
             "previous_n": prev.n if prev is not None else 0,
+            "previous_promoters": shown_prev.promoters if shown_prev else None,
+            "previous_passives": shown_prev.passives if shown_prev else None,
+            "previous_detractors": shown_prev.detractors if shown_prev else None,
+            "previous_se": shown_prev.se if shown_prev else None,
             "change": change["change"] if change else None,
+            "change_se": change["se"] if change else None,
             "change_p_value": change["p_value"] if change else None,
             "change_significant": change["significant"] if change else None,
         },
-        "warning": small_sample_warning(nps.n, small_sample_threshold),
+        "warning": small_sample_warning(headline_base(csat["n"], nps.n), small_sample_threshold),
     }
 
 
@@ -530,18 +598,25 @@ def nps_from_rounded_shares(result: NpsResult, digits: int = 1) -> float:
     return round(round(result.promoters_pct, digits) - round(result.detractors_pct, digits), digits)
 
 
-def describe_change(change: dict | None, unit: str = "points", digits: int = 1) -> str:
+def describe_change(change: dict | None, unit: str = "points", digits: int = 1, confidence: float = 0.95) -> str:
     """Plain words for a year-over-year change and its test, e.g.
     "up 3.0 points (95% CI −17.8 to +23.9); not statistically significant (p = 0.78)".
+
+    A change whose test is undefined (both waves without spread, so a zero
+    standard error) says so instead of printing a p-value.
     """
     if not change:
         return "no comparison: the previous year has too few answers"
     direction = "up" if change["change"] > 0 else "down" if change["change"] < 0 else "unchanged at"
+    p = change.get("p_value")
+    if p is None or not np.isfinite(p):
+        return (f"{direction} {abs(change['change']):.{digits}f} {unit}; no test is possible, since neither "
+                "wave's answers vary")
     verdict = "statistically significant" if change["significant"] else "not statistically significant"
     return (
         f"{direction} {abs(change['change']):.{digits}f} {unit} "
-        f"(95% CI {change['ci_low']:+.{digits}f} to {change['ci_high']:+.{digits}f}); "
-        f"{verdict} (p = {change['p_value']:.2f})"
+        f"({confidence:.0%} CI {change['ci_low']:+.{digits}f} to {change['ci_high']:+.{digits}f}); "
+        f"{verdict} (p = {p:.2f})"
     )
 
 
@@ -549,11 +624,14 @@ def survey_metrics(headline: dict) -> dict:
     """The ``survey`` section of ``metrics.json`` from :func:`survey_headline`.
 
     Percentages (and the percentage intervals) carry one decimal; scores,
-    means and the NPS change are kept as computed (rounding is for display);
-    p-values keep four decimals.
+    means, standard deviations and errors, counts and the NPS change are kept
+    as computed (rounding is for display); p-values keep four decimals.
     """
     def r1(x):
-        return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 1)
+        return None if x is None or not np.isfinite(x) else round(float(x), 1)
+
+    def r4(x):
+        return None if x is None or not np.isfinite(x) else round(float(x), 4)
 
     csat, nps = headline["csat"], headline["nps"]
     return {
@@ -563,13 +641,19 @@ def survey_metrics(headline: dict) -> dict:
         "csat": {
             "n": csat["n"],
             "mean": csat["mean"],
+            "sd": csat["sd"],
             "ci95": csat["ci95"],
+            "top2_count": csat["top2_count"],
             "top2_pct": r1(csat["top2_pct"]),
             "top2_ci95": [r1(v) for v in csat["top2_ci95"]],
         },
         "nps": {
             "n": nps["n"],
+            "promoters": nps["promoters"],
+            "passives": nps["passives"],
+            "detractors": nps["detractors"],
             "score": nps["score"],
+            "se": nps["se"],
             "promoters_pct": r1(nps["promoters_pct"]),
             "passives_pct": r1(nps["passives_pct"]),
             "detractors_pct": r1(nps["detractors_pct"]),
@@ -578,8 +662,13 @@ def survey_metrics(headline: dict) -> dict:
             "previous_year": nps["previous_year"],
             "previous": nps["previous"],
             "previous_n": nps["previous_n"],
+            "previous_promoters": nps["previous_promoters"],
+            "previous_passives": nps["previous_passives"],
+            "previous_detractors": nps["previous_detractors"],
+            "previous_se": nps["previous_se"],
             "change": nps["change"],
-            "change_p_value": None if nps["change_p_value"] is None else round(float(nps["change_p_value"]), 4),
+            "change_se": nps["change_se"],
+            "change_p_value": r4(nps["change_p_value"]),
             "change_significant": nps["change_significant"],
         },
     }

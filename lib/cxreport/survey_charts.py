@@ -13,9 +13,20 @@ import pandas as pd
 from .style import ACCENT, GRID, INK, MUTED, NEGATIVE, NPS_COLOURS, POSITIVE, PRIMARY, finish
 
 
-def csat_distribution(summary: dict, title: str = "Overall satisfaction") -> plt.Figure:
-    """Bars of the share answering 1-5, labelled, with the average marked."""
-    dist = pd.Series(summary["distribution_pct"]).sort_index()
+def csat_distribution(summary, title: str = "Overall satisfaction") -> plt.Figure:
+    """Bars of the share answering 1-5, labelled, with the average marked.
+
+    ``summary`` is the report model's ``csat``
+    (:class:`cxreport.reports.survey_scores.Csat`: ``distribution`` with
+    ``rating`` and ``pct``, ``mean``, ``n``) or the dict of
+    :func:`cxreport.survey.csat_summary`. Needs at least one answer.
+    """
+    if isinstance(summary, dict):
+        dist = pd.Series(summary["distribution_pct"]).sort_index()
+        mean, n = summary["mean"], summary["n"]
+    else:
+        dist = summary.distribution.set_index("rating")["pct"].sort_index()
+        mean, n = summary.mean, summary.n
     fig, ax = plt.subplots(figsize=(7.2, 3.2))
     colours = [NEGATIVE, NEGATIVE, "#b8c2cc", PRIMARY, PRIMARY]
     ax.bar(dist.index.astype(str), dist.values, color=colours, width=0.65)
@@ -26,7 +37,7 @@ def csat_distribution(summary: dict, title: str = "Overall satisfaction") -> plt
     ax.set_xlabel("Rating (1 = worst, 5 = best)")
     ax.set_title(title)
     ax.text(
-        0.99, 0.95, f"Avg. {summary['mean']:.1f}  (n = {summary['n']})", transform=ax.transAxes, ha="right", va="top",
+        0.99, 0.95, f"Avg. {mean:.1f}  (n = {n})", transform=ax.transAxes, ha="right", va="top",
         fontsize=11, fontweight="bold", color=PRIMARY,
     )
     return finish(fig)

@@ -19,6 +19,10 @@ Time is counted in months. Definitions (see :mod:`cxreport.revenue` for
   from acquisition would flatter the answer (immortal-time bias); the
   landmark avoids it.
 
+Group sizes (``min_n``), confidence levels and test levels are the
+``min_group_size`` and ``confidence`` settings, passed by the caller: no
+defaults here (params/defaults.yaml holds them).
+
 Statistics come from statsmodels: ``SurvfuncRight`` (Kaplan-Meier with
 Greenwood standard errors), ``survdiff`` (log-rank test) and ``PHReg`` (Cox
 model, Efron ties).
@@ -132,7 +136,7 @@ def landmark(lives: pd.DataFrame, measured: pd.DataFrame, end, month_col: str = 
 
 
 # ---------------------------------------------------------------- Kaplan-Meier
-def kaplan_meier(time, event, confidence: float = 0.95) -> pd.DataFrame:
+def kaplan_meier(time, event, confidence: float) -> pd.DataFrame:
     """Kaplan-Meier survival curve with pointwise confidence limits.
 
     S(t) = prod over event times t_i <= t of (1 - d_i / n_i), with d_i events
@@ -178,8 +182,8 @@ def survival_at(curve: pd.DataFrame, t: float) -> float:
     return float(upto["survival"].iloc[-1]) if len(upto) else 1.0
 
 
-def km_by_group(frame: pd.DataFrame, group: str, duration: str = "duration", event: str = "churned", min_n: int = 5,
-                confidence: float = 0.95, horizons: tuple[int, ...] = (12, 24, 36)) -> tuple[pd.DataFrame, pd.DataFrame]:
+def km_by_group(frame: pd.DataFrame, group: str, duration: str = "duration", event: str = "churned", *, min_n: int,
+                confidence: float, horizons: tuple[int, ...] = (12, 24, 36)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kaplan-Meier curves per group and a summary table.
 
     Returns ``(curves, summary)``. ``curves``: the :func:`kaplan_meier` rows
@@ -216,8 +220,8 @@ def km_by_group(frame: pd.DataFrame, group: str, duration: str = "duration", eve
     return curves_df, pd.DataFrame(rows)
 
 
-def logrank(frame: pd.DataFrame, group: str, duration: str = "duration", event: str = "churned", min_n: int = 5,
-            alpha: float = 0.05) -> dict:
+def logrank(frame: pd.DataFrame, group: str, duration: str = "duration", event: str = "churned", *, min_n: int,
+            alpha: float) -> dict:
     """Log-rank test that the groups' survival curves are equal (statsmodels ``survdiff``).
 
     Only groups with at least ``min_n`` customers take part. Returns
@@ -239,7 +243,7 @@ def logrank(frame: pd.DataFrame, group: str, duration: str = "duration", event: 
 
 # ---------------------------------------------------------------- Cox model
 def cox_hazard_ratios(frame: pd.DataFrame, categorical: dict[str, str] | None = None, numeric: list[str] | None = None,
-                      duration: str = "duration", event: str = "churned", confidence: float = 0.95,
+                      duration: str = "duration", event: str = "churned", *, confidence: float,
                       labels: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
     """A Cox proportional-hazards model of churn, reported as hazard ratios.
 
