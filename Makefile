@@ -9,50 +9,88 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+FILTERS := $(VENV)/.git-filters
 PYTEST_ARGS ?=
+LAB_ARGS    ?=
 
 .DEFAULT_GOAL := help
 DEST    ?=
 FORCE   ?=
 
-.PHONY: help setup report test lab sample publish new-year clean
+# `make test`: what you run often (at most 3 minutes on 2 cores): unit and report-model tests and
+# the end-to-end tests that read the one shared sample build. `make test-all`: the whole suite,
+# adding the tests that run builds of their own and the browser test (markers: pyproject.toml).
+TEST_SELECTION := (not slow or shared_build) and not browser
+PYTEST         := $(BIN)/python -m pytest
+# pytest exits 5 when a selection holds no test (e.g. `make test PYTEST_ARGS=tests/test_browser.py`):
+# say so instead of failing.
+NO_TESTS_OK     = rc=$$?; if [ $$rc -eq 5 ]; then echo "make $@: no test matched this selection (the slow and browser tests run in make test-all)"; rc=0; fi; exit $$rc
+
+# JupyterLab refuses to start as root (containers) without --allow-root.
+ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
+SUDO       = $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help setup report test test-all lab browser-deps strip-notebooks sample publish new-year clean
 
 help: ## List the targets and the variables they take
-	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)] [FORCE=1] [DEST=...]"
+	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)] [FORCE=1] [DEST=...] [PYTEST_ARGS=...] [LAB_ARGS=...]"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 # The virtual environment is rebuilt only when pyproject.toml changes.
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): installing cxreport and its dependencies (about 2 minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade --quiet pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@# Strip notebook outputs on commit (the filter is declared in .gitattributes).
-	@if git rev-parse --git-dir >/dev/null 2>&1; then $(BIN)/nbstripout --install; fi
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install the project (done by every other target too)
+# Strip notebook outputs on `git add` (the filter is declared in .gitattributes). The filter
+# command is relative to the repository (scripts/nbstripout-filter), so git keeps working when
+# .venv is moved or deleted.
+$(FILTERS): scripts/install-git-filters | $(STAMP)
+	@sh scripts/install-git-filters
+	@touch $(FILTERS)
 
-report: $(STAMP) ## Build the reports of YEAR from DATA into OUT/YEAR (only what changed; FORCE=1 rebuilds all)
+setup: $(STAMP) $(FILTERS) ## Create .venv and install the project (done by every other target too)
+
+report: setup ## Build the reports of YEAR from DATA into OUT/YEAR (only what changed; FORCE=1 rebuilds all)
 	$(BIN)/cxreport report --year $(YEAR) --data $(DATA) --out $(OUT) --formats $(FORMATS) $(if $(FORCE),--force)
 
-test: $(STAMP) ## Run the unit tests and the end-to-end notebook tests
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup ## Run the tests you run often: unit, report-model and one shared end-to-end build (< 3 min)
+	@echo "make test: unit and report-model tests, and the end-to-end tests on one shared sample build (make test-all runs everything)"
+	$(PYTEST) -m "$(TEST_SELECTION)" $(PYTEST_ARGS); $(NO_TESTS_OK)
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's environment
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+test-all: setup ## Run the whole suite: adds the tests with builds of their own, PDF and browser checks (CI)
+	@echo "make test-all: the whole suite, with the slow end-to-end builds and the browser test (make browser-deps installs Chromium)"
+	$(PYTEST) $(PYTEST_ARGS); $(NO_TESTS_OK)
 
-publish: $(STAMP) ## Copy YEAR's finished reports to DEST atomically (make publish YEAR=2020 DEST=/srv/share/cx)
+browser-deps: ## Install Debian's chromium for the browser test (apt-get; skipped when present)
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Chromium is installed (/usr/bin/chromium): nothing to do"; \
+	else \
+		echo "Installing Debian's chromium for the browser test (apt-get)"; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; \
+	fi
+
+lab: setup ## Open JupyterLab on the notebooks (LAB_ARGS="--no-browser --port 8899"; --allow-root as root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+
+publish: setup ## Copy YEAR's finished reports to DEST atomically (make publish YEAR=2020 DEST=/srv/share/cx)
 	@test -n "$(DEST)" || { echo "usage: make publish YEAR=$(YEAR) DEST=/path/or/share"; exit 2; }
 	$(BIN)/cxreport publish --year $(YEAR) --out $(OUT) --dest $(DEST)
 
-new-year: $(STAMP) ## Start a year: params/YEAR.yaml from the previous year's, and the inputs it needs
+new-year: setup ## Start a year: params/YEAR.yaml from the previous year's, and the inputs it needs
 	$(BIN)/cxreport new-year --year $(YEAR)
 
-sample: $(STAMP) ## Regenerate the sample data in data/sample
+strip-notebooks: setup ## Rewrite notebooks/*.ipynb exactly as the git filter commits them (no outputs, no autosave metadata)
+	@for nb in notebooks/*.ipynb; do sh scripts/nbstripout-filter < "$$nb" > "$$nb.tmp" && mv "$$nb.tmp" "$$nb" || exit 1; done
+	@echo "notebooks/*.ipynb stripped as scripts/nbstripout-filter commits them"
+
+sample: setup ## Regenerate the sample data in data/sample
 	$(BIN)/cxreport sample --out data/sample
 
 clean: ## Remove generated reports and caches (keeps .venv)
 	find $(OUT) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 	rm -rf .pytest_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cxreport import comments, survey
 from cxreport.inputs import load_survey
-from cxreport.params import read_yaml
+from cxreport.settings import load_settings
 from cxreport.sample import generate_survey
 
 
@@ -32,7 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--respondents", type=int, default=1_000_000, help="respondents per survey wave")
     args = parser.parse_args()
-    themes = read_yaml(Path(__file__).resolve().parents[1] / "params" / "defaults.yaml")["comment_themes"]
+    settings = load_settings(2020)  # params/defaults.yaml and params/2020.yaml, as a report run reads them
+    themes = settings.comment_themes
+    conf, n_min = settings.confidence, settings.min_group_size
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "survey_responses.csv"
         frame = timed("generate", generate_survey, respondents_per_year=args.respondents)
@@ -40,11 +42,14 @@ def main() -> None:
         df = timed("load and validate", load_survey, path)
     print(f"{len(df):,} rows")
     current = df[df["survey_year"] == 2020]
-    timed("headline (CSAT, NPS, change)", survey.survey_headline, df, 2020)
-    timed("touchpoints", survey.touchpoint_summary, current)
-    timed("first-year vs experienced", survey.compare_segments, current, survey.tenure_segment(current["tenure_years"]))
-    timed("key drivers", survey.key_drivers, current, "csat")
-    timed("NPS by year", survey.nps_by_group, df["nps"], df["survey_year"])
+    timed("headline (CSAT, NPS, change)", survey.survey_headline, df, 2020, confidence=conf,
+          nps_method=settings.nps_ci_method, min_n=n_min, small_sample_threshold=settings.small_sample_threshold)
+    timed("touchpoints", survey.touchpoint_summary, current, min_n=n_min, confidence=conf)
+    timed("first-year vs experienced", survey.compare_segments, current, survey.tenure_segment(current["tenure_years"]),
+          min_n=n_min, alpha=1 - conf)
+    timed("key drivers", survey.key_drivers, current, "csat", confidence=conf, min_n=n_min)
+    timed("NPS by year", survey.nps_by_group, df["nps"], df["survey_year"], min_n=n_min, method=settings.nps_ci_method,
+          confidence=conf)
     timed("comment themes", comments.theme_counts, current["comment_value"], themes)
     timed("theme quotes", comments.theme_quotes, current["comment_value"], themes)
 

@@ -1,3 +1,20 @@
+"""Shared fixtures, the test split behind `make test` / `make test-all`, and the clean-tree guard.
+
+Markers (registered in pyproject.toml):
+- ``slow``: tests that run builds, notebooks or the command-line tool of their own (seconds to
+  minutes each); set by their module, or here on any other test whose code or fixtures call
+  ``run_cli``, ``cxreport.cli`` or papermill's ``execute_notebook``;
+- ``browser``: the headless-Chromium check of the built site (needs `make browser-deps`);
+- ``shared_build``: set here, on every test that reads the one shared sample build
+  (``built_sample`` / ``year_dir``) and runs nothing else heavy. Such a test stays in
+  `make test` even when its module is marked ``slow``.
+
+`make test` runs ``-m "(not slow or shared_build) and not browser"``: the unit and report-model
+tests plus one end-to-end build; `make test-all` runs everything (CI).
+"""
+
+import inspect
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -6,6 +23,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_YEAR = 2020
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# A fixture or test whose code mentions one of these runs a build, a notebook or a kernel of its
+# own, so it is not a cheap reader of the shared build.
+_OWN_WORK = ("run_cli", "execute_notebook", "papermill", "subprocess", "cxreport.cli", "build_year", "run_pipeline")
+# A test whose code calls one of these starts the command-line tool, papermill or a build in a process of its own.
+_OWN_BUILD = ("run_cli(", "execute_notebook(", '"cxreport.cli"', "Popen(")
+# The shared fixtures themselves (they are paid for once per session).
+_SHARED = {"built_sample", "year_dir", "root", "tmp_path", "tmp_path_factory"}
 
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -35,3 +61,90 @@ def built_sample(tmp_path_factory):
 def year_dir(built_sample) -> Path:
     """The sample year's folder of the shared build (OUT/2020)."""
     return built_sample[0] / str(SAMPLE_YEAR)
+
+
+# --- the test split --------------------------------------------------------------------------
+
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def _reads_only_the_shared_build(item) -> bool:
+    """True when the test uses the shared build and neither it nor its fixtures do heavy work of their own."""
+    names = set(getattr(item, "fixturenames", ()))
+    if "built_sample" not in names:
+        return False
+    if any(word in _source(getattr(item, "function", None)) for word in _OWN_WORK):
+        return False
+    info = getattr(item, "_fixtureinfo", None)
+    for name, defs in (info.name2fixturedefs.items() if info else ()):
+        if name in _SHARED:
+            continue
+        for fixturedef in defs:
+            if any(word in _source(fixturedef.func) for word in _OWN_WORK):
+                return False
+    return True
+
+
+def _runs_the_suite_itself(item) -> bool:
+    """True when the test or one of its fixtures starts the command-line tool, papermill or a build."""
+    if any(word in _source(getattr(item, "function", None)) for word in _OWN_BUILD):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    return any(any(word in _source(fixturedef.func) for word in _OWN_BUILD)
+               for name, defs in (info.name2fixturedefs.items() if info else ()) if name not in _SHARED
+               for fixturedef in defs)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _reads_only_the_shared_build(item):
+            item.add_marker(pytest.mark.shared_build)
+        elif _runs_the_suite_itself(item) and not item.get_closest_marker("slow"):
+            # A process of the command-line tool costs seconds to start even when it stops at
+            # validation: these run in `make test-all`, like the modules marked slow.
+            item.add_marker(pytest.mark.slow)
+
+
+# --- the clean-tree guard: tests write only under tmp_path ------------------------------------
+
+def _tree_status() -> set[str] | None:
+    """`git status` of the repository (untracked and modified files, ignored ones excluded), or None."""
+    try:
+        # The notebook filter is swapped for `cat`: the same answer before and after, without
+        # starting nbstripout for every notebook edited in the working tree.
+        proc = subprocess.run(["git", "-c", "filter.nbstripout.clean=cat", "-c", "filter.nbstripout.required=false",
+                               "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(proc.stdout.splitlines()) if proc.returncode == 0 else None
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):
+        session.config._cxreport_tree_before = _tree_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_cxreport_tree_before", None)
+    if before is None:
+        return
+    after = _tree_status()
+    new = sorted((after or set()) - before)
+    session.config._cxreport_tree_new = new
+    if new and IN_CI and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    new = getattr(config, "_cxreport_tree_new", None)
+    if new:
+        terminalreporter.section("files written inside the repository", sep="=", red=True)
+        terminalreporter.write_line("The test run changed `git status` (tests must write under tmp_path only):")
+        for line in new[:30]:
+            terminalreporter.write_line(f"  {line}")
+        terminalreporter.write_line("This fails the run in CI (CI=true); locally it may also be your own edits.")

@@ -3,7 +3,7 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cxreport.buildcache import build_key, modules_used
+from cxreport.build.cache import build_key, modules_used
 
 
 def notebook(tmp_path, source, name="nb.ipynb"):

@@ -31,6 +31,8 @@ def test_rebuild_runs_exactly_what_changed(root, tmp_path):
 
     again = build()
     assert again.returncode == 0 and "0 notebook run(s) executed" in again.stderr
+    assert [line for line in again.stderr.splitlines() if line.startswith("reuse")] == [  # one line, not one per report
+        "reuse 2 notebook run(s) of 2 report(s), inputs unchanged since the last build: 01_survey_scores, 02_cloud_maturity"]
     assert executed(out) == ([], ["01_survey_scores", "02_cloud_maturity"])
     assert (out / "2020" / "01_survey_scores.html").read_bytes() == html_before
     assert (out / "2020" / "tables" / "survey_touchpoints.csv").exists()  # reused tables come along

@@ -2,7 +2,6 @@
 
 import pandas as pd
 import pytest
-
 from cxreport.inputs import SURVEY, InputError, load_survey, read_raw, validate
 
 HEADER = "respondent_id,survey_year,csat,nps,tp_support,contact_email,comment_value,unknown_extra\n"

@@ -73,12 +73,12 @@ def test_only_leaves_every_other_report_byte_identical(root, copy_of_build):
     assert run["executed"] == ["01_survey_scores"] and len(run["reports"]) == 6
 
 
-@pytest.mark.parametrize("case", ["xlsx_instead_of_csv", "empty_folder"])
+@pytest.mark.parametrize("case", ["xls_instead_of_csv", "empty_folder"])
 def test_unusable_data_folder_stops_with_exit_2_and_touches_nothing(root, copy_of_build, sample_copy, case):
     out, before = copy_of_build
-    if case == "xlsx_instead_of_csv":
-        (sample_copy / "survey_responses.csv").rename(sample_copy / "survey_responses.xlsx")
-        expected = "survey_responses.xlsx: found where survey_responses.csv was expected"
+    if case == "xls_instead_of_csv":
+        (sample_copy / "survey_responses.csv").rename(sample_copy / "survey_responses.xls")
+        expected = "survey_responses.xls: found where survey_responses.csv was expected"
     else:
         shutil.rmtree(sample_copy)
         sample_copy.mkdir()

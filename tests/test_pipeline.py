@@ -3,7 +3,6 @@
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -118,26 +117,26 @@ def test_missing_input_skips_the_notebook(root, tmp_path):
 
 
 def test_failing_notebook_keeps_previous_report(root, built, tmp_path):
-    """A notebook that raises: exit 1, the cell and error named, the previous report untouched, the failure kept."""
+    # A bad setting is refused before any notebook runs (exit 2), so the failure is planted in a copy of the project.
     import nbformat
 
-    proj = tmp_path / "proj"
-    shutil.copytree(root / "notebooks", proj / "notebooks")
-    shutil.copytree(root / "params", proj / "params")
-    nb = nbformat.read(str(proj / "notebooks" / "01_survey_scores.ipynb"), as_version=4)
-    boom = nbformat.v4.new_code_cell('raise RuntimeError("survey cell broke")')
-    boom["id"] = "boom"
-    nb.cells.insert(2, boom)
-    nbformat.write(nb, str(proj / "notebooks" / "01_survey_scores.ipynb"))
+    project = tmp_path / "project"
+    shutil.copytree(root / "params", project / "params")
+    shutil.copytree(root / "notebooks", project / "notebooks")
+    path = project / "notebooks" / "01_survey_scores.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise ValueError('unknown NPS interval method: planted by the test')"))
+    nbformat.write(nb, str(path))
     out = tmp_path / "out"
     shutil.copytree(built[0], out)
     before = (out / str(YEAR) / "01_survey_scores.html").read_bytes()
-    proc = run_cli(proj, "--year", str(YEAR), "--data", str(root / "data" / "sample"), "--out", str(out),
-                   "--formats", "html", "--only", "01_survey_scores")
+    proc = run_cli(project, "--year", str(YEAR), "--data", str(root / "data" / "sample"), "--out", str(out),
+                   "--formats", "html")
     assert proc.returncode == 1
-    assert "notebook 01_survey_scores.ipynb failed in cell" in proc.stderr and "survey cell broke" in proc.stderr
+    assert "notebook 01_survey_scores.ipynb failed in cell" in proc.stderr and "unknown NPS interval method" in proc.stderr
     assert (out / str(YEAR) / "01_survey_scores.html").read_bytes() == before
     assert (out / "_failed" / str(YEAR) / "01_survey_scores.ipynb").exists()
+    assert (out / "_failed" / str(YEAR) / "01_survey_scores.log").exists()  # its log is kept beside it
     assert not list(out.glob(".staging-*"))
 
 
@@ -160,3 +159,43 @@ def test_notebooks_run_top_to_bottom_with_their_defaults(root, tmp_path):
                 for nb in notebooks]
         for nb, run in zip(notebooks, runs):
             run.result()  # raises, naming the cell, if a notebook fails with its defaults
+
+
+def test_build_output_is_quiet_and_ends_with_the_page_to_open(built):
+    """No kernel transport warnings, one line for reuse at most, a log per notebook, and the page to open last."""
+    out, proc = built
+    assert "without encryption" not in proc.stderr and "IPKernelApp" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"open {(out / str(YEAR) / 'index.html').resolve()}"
+    assert sum(line.startswith("reuse") for line in proc.stderr.splitlines()) <= 1
+    year = out / str(YEAR)
+    for log in (year / "01_survey_scores.log", year / "partners" / "P001.log"):
+        assert log.is_file() and "executed in" in log.read_text()
+
+
+def _output_text(path):
+    """What a reader or a tool can see in an output file: PDF text and link targets, workbook XML, else the text."""
+    import zipfile
+
+    if path.suffix == ".pdf":
+        from pypdf import PdfReader
+
+        reader = PdfReader(str(path))
+        links = [str(a.get_object().get("/A")) for p in reader.pages for a in (p.get("/Annots") or [])]
+        return "".join(p.extract_text() for p in reader.pages) + " ".join(links)
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as z:
+            return " ".join(z.read(n).decode("utf-8", "ignore") for n in z.namelist())
+    return path.read_text(encoding="utf-8", errors="ignore")
+
+
+def test_no_local_path_in_any_output(built, root):
+    """Nothing the build writes names the builder's folders: links are relative, inputs are named by file."""
+    out, _ = built
+    needles = [str(out), str(root), ".staging-", "file://"]
+    for path in sorted((out / str(YEAR)).rglob("*")):
+        if path.is_file():
+            text = _output_text(path)
+            found = [n for n in needles if n in text]
+            assert not found, f"{path.relative_to(out)} names {found}"
+    run = json.loads((out / str(YEAR) / "metrics.json").read_text())["run"]
+    assert run["data_dir"] == "sample" and all("/" not in f["file"] for f in run["inputs"].values())

@@ -166,7 +166,7 @@ def test_sample_tables_and_sentences(sample_model):
                       "revenue_by_type", "revenue_by_stage", "survival_by_segment", "cox_hazard_ratios", "revenue_benchmarks"}
     assert t["clv_accounts"]["expected_remaining_value"].sum() == pytest.approx(sample_model.expected_remaining_value)
     text = clv_churn.texts(sample_model)
-    assert "went from **2,340,796** in December 2019 to **2,734,656**" in text["bridge"]
+    assert "went from **€2,340,796** in December 2019 to **€2,734,656**" in text["bridge"]
     assert "161 customers in the ledger never had recurring revenue (161 with only project, licence or packaged IP revenue)" in text["never_active"]
     assert "since 2016Q1" in text["cohorts_shown"] and "2014Q1" in text["cohorts_shown"]
 

@@ -131,12 +131,12 @@ def test_tiny_programme_by_hand(tmp_path, settings):
     assert head["funnel"]["phi"] is None and "funnel.phi" in m.unknowns.reasons
     # the notebook's sentences state the same figures
     assert_clean(programme_shown(m))
-    assert m.kpis()[0] == ("Programme NPS", "10.0", f"95% CI {m.nps_ci95[0]:.1f} to {m.nps_ci95[1]:.1f}, n = 10")
+    assert m.kpis()[0] == ("Programme NPS", "10.0", f"95% CI {m.nps_ci95[0]:.1f} to {m.nps_ci95[1]:.1f}, n = 10".replace("-", "−"))  # a true minus
     assert "The programme's NSAT is **110**." in m.csat_text()
     assert m.ineligible_text() == "Workloads without a rate on the rate card are not eligible and not counted: Unknown workload."
     assert m.suppressed_text().startswith("1 partner with answers but fewer than 5 is not shown:")
     assert m.compare_text().startswith("No partner has the 10 answers in 2020 needed to be ranked.")
-    assert "monthly consumption value is **25**, +150.0% on December 2019;" in m.success_text()
+    assert "monthly consumption value is **€25**, +150.0% on December 2019;" in m.success_text()
 
 
 def test_growth_has_one_implementation_and_no_infinity():
@@ -159,7 +159,7 @@ def test_partner_without_usage_a_year_earlier_writes_no_infinity(tmp_path, setti
     assert m.success["yoy_pct"].isna().all()  # per partner: no base, no rate (blank in the CSV)
     assert_clean(programme_shown(m))
     assert m.kpis()[3] == ("Consumption growth", "–", "usage.csv has no usage for December 2019, a year before the report month.")
-    assert m.success_text().endswith("is **10**, with no growth rate to report (usage.csv has no usage for December 2019, a year before "
+    assert m.success_text().endswith("is **€10**, with no growth rate to report (usage.csv has no usage for December 2019, a year before "
                                      "the report month); 1 eligible deployment, with none to compare a year earlier.")
 
 
@@ -176,7 +176,7 @@ def test_no_usage_rows_for_a_partner(tmp_path, settings):
     assert card.consumption_value == 0 and card.yoy_pct is None and "customer_success.yoy_pct" in card.unknowns.reasons
     assert_clean(card_shown(card))
     assert card.growth_text() == "No growth rate on a year earlier: Your customers had no eligible usage in December 2019 to grow from."
-    assert card.view("success")["frame"]["You"].tolist() == ["0", "–", "–", "0", "+0"]
+    assert card.view("success")["frame"]["You"].tolist() == ["€0", "–", "–", "0", "0"]  # the currency; a zero carries no sign
 
 
 def test_a_year_without_answers_or_usage_is_buildable(tmp_path, settings):
@@ -290,7 +290,7 @@ def test_programme_texts_of_the_sample(sample_model):
                              "Those at risk needed on average 1.7 more answers a month for the rest of the year.")
     assert m.crunch_text().startswith("**The fourth-quarter crunch.** 40.5% of the year's answers arrived in October to December, against 25.0%")
     assert m.success_text() == ("Usage data up to **December 2020** (complete by 20 January 2021; the next refresh is due by 20 February "
-                                "2021). The programme's monthly consumption value is **69,300**, +39.2% on December 2019; eligible "
+                                "2021). The programme's monthly consumption value is **€69,300**, +39.2% on December 2019; eligible "
                                 "deployments went from 1,436 to 2,190 (deployments metric **+754**).")
     assert m.ineligible_text() == "" and m.chart_note("funnel") == "" and m.chart_note("trend") == ""
     assert m.settings_text().startswith("- **Settings**: no score for a partner (or quarter) with fewer than 5 answers; ranking from 10 answers; "
@@ -312,14 +312,14 @@ def test_scorecard_texts_of_the_sample(sample_inputs, settings):
     assert_names_no_other_partner(card, sample_inputs["partners.csv"])
     assert "**Contoso Partner Programme** · P006 · Nordics · Gold partner · 33 customer answers in 2020\n" in card.title_text()
     assert card.kpis() == [("Net Promoter Score", "84.8", "95% CI 73 to 97; programme 27.3"), ("Likely to recommend", "9.7 / 10", "mean answer, n = 33"),
-                           ("NSAT", "179", "0-200; 100 = as many very satisfied as dissatisfied"), ("CSAT index", "met", "33 of 10 counted answers")]
+                           ("NSAT", "179", "0-200; 100 = as many very satisfied as dissatisfied"), ("CSAT index", "met", "33 counted answers; 10 needed")]
     assert card.rank_text() == ("Your NPS of **84.8** ranks **1 of 22** ranked partners (ahead of 100% of them); on the funnel plot it lies "
                                 "above the 99.8% limit: clearly higher than the programme.")
     assert card.too_few_text() == ""
-    assert card.csat_text() == "33 answers from 25 customer organisations; **33 counted** of the 10 needed, at most 8 per organisation. The rule is **met**."
+    assert card.csat_text() == "33 answers from 25 customer organisations; **33 counted** (at most 8 per organisation; 10 needed). The rule is **met**."
     assert card.growth_text() == "Your customers' consumption grew +60.8% on December 2019, faster than 81% of partners."
     success = card.view("success")
-    assert success["frame"]["You"].tolist() == ["3,294", "-8.8", "+60.8", "96", "+34"]
+    assert success["frame"]["You"].tolist() == ["€3,294", "−8.8", "+60.8", "96", "+34"]  # the currency, a true minus
     assert success["caption"] == "December 2020 (usage data complete by 20 January 2021)"
     quarters = card.view("quarters")["frame"]
     assert quarters["Quarter"].tolist() == ["2020Q1", "2020Q2", "2020Q3", "2020Q4"] and quarters["Answers"].sum() == 33
@@ -330,10 +330,10 @@ def test_scorecard_texts_of_a_partner_with_one_answer(sample_inputs, settings):
     assert_names_no_other_partner(card, sample_inputs["partners.csv"])
     assert " · 1 customer answer in 2020\n" in card.title_text()
     assert card.kpis() == [("Answers this year", "1", "10 needed for a score"), ("Programme NPS", "27.3", "all partners, n = 741"),
-                           ("CSAT index", "not met", "1 of 10 counted answers")]
+                           ("CSAT index", "not met", "1 counted answer; 10 needed")]
     assert card.too_few_text() == ("Only 1 customer answer in 2020: a score needs at least 10. That is too few for a stable score, so no NPS, "
                                    "ranking or NSAT is shown; encourage more of your customers to answer next year's survey.")
-    assert card.csat_text() == ("1 answer from 1 customer organisation; **1 counted** of the 10 needed, at most 8 per organisation. "
+    assert card.csat_text() == ("1 answer from 1 customer organisation; **1 counted** (at most 8 per organisation; 10 needed). "
                                 "**9 more** counted answers were needed by 31 December.")
 
 
@@ -345,7 +345,7 @@ def test_texts_of_a_one_partner_programme(small_sample, settings, tmp_path):
     assert m.compare_text() == ("**1** of the 1 partner with answers has at least 10 and is ranked. Its NPS is **85**, against a programme "
                                 "NPS of **84.8**.")
     assert m.funnel_text().endswith("No partner falls below the limits. No partner is above the limits.")
-    assert m.csat_text().startswith("**1** of 1 partners met the rule in 2020; **0** did not (yet).")
+    assert m.csat_text().startswith("**1** of 1 partner met the rule in 2020; **0** did not (yet).")
     assert m.risk_text() == "On 30 September no partner was at risk." and m.suppressed_text() == ""
     card = sc.build(inputs, settings, YEAR, "P006")
     check(card)
@@ -361,9 +361,9 @@ def test_texts_without_usage_a_year_earlier(small_sample, settings, tmp_path):
     m = pp.build(inputs, settings, YEAR)
     assert_clean(programme_shown(m))
     assert m.kpis()[3] == ("Consumption growth", "–", "usage.csv has no usage for December 2019, a year before the report month.")
-    assert m.success_text().endswith(f"is **{m.consumption_value:,.0f}**, with no growth rate to report (usage.csv has no usage for December "
-                                     f"2019, a year before the report month); {m.deployments:,} eligible deployments, with none to compare "
-                                     "a year earlier.")
+    assert m.success_text().endswith(f"is **€{m.consumption_value:,.0f}**, with no growth rate to report (usage.csv has no usage for "
+                                     f"December 2019, a year before the report month); {m.deployments:,} eligible "
+                                     f"deployment{'' if m.deployments == 1 else 's'}, with none to compare a year earlier.")
     assert m.reason("leaders_laggards") and m.view("leaders_laggards")["frame"].empty
     card = sc.build(inputs, settings, YEAR, "P006")
     assert_names_no_other_partner(card, inputs["partners.csv"])

@@ -92,7 +92,7 @@ def test_sample_model_facts(sample):
     assert round(m.top_driver_pct) == 35 and m.drivers_caveat.startswith("Based on 57 respondents")
     assert (m.value_comments, m.improvement_comments) == (49, 32)
     assert list(m.value_quotes) == ["Ease of use", "Support", "Pricing and value"]
-    assert m.change_text == "up 3.0 points (95% CI -17.8 to +23.9); not statistically significant (p = 0.78)"
+    assert m.change_text == "up 3.0 points (95% CI −17.8 to +23.9); not statistically significant (p = 0.775)"  # house number style
     assert m.unknowns.reasons == {}
     assert set(m.tables()) == {"survey_touchpoints", "survey_tenure_comparison", "survey_nps_by_year", "survey_key_drivers",
                                "survey_value_themes", "survey_improvement_themes"}
@@ -437,8 +437,8 @@ SAMPLE_TEXTS = {
                    "invoices**, a clear pointer to the onboarding experience.",
     "tenure_hidden_text": "",
     "nps_text": "The NPS for 2020 is **57.1** (95% CI 43.1 to 71.2): 44 promoters (62.9%), 22 passives (31.4%) and 4 detractors "
-                "(5.7%) among 70 answers. Compared with 2019 (54.1), the score is up 3.0 points (95% CI -17.8 to +23.9); not "
-                "statistically significant (p = 0.78).",
+                "(5.7%) among 70 answers. Compared with 2019 (54.1), the score is up 3.0 points (95% CI −17.8 to +23.9); not "
+                "statistically significant (p = 0.775).",
     "drivers_text": "Together the touchpoints explain **61%** of the variation in overall satisfaction among the 57 partners who "
                     "rated all of them. The strongest driver is **first few times using the service** (35% of the explained "
                     "variation).",
@@ -486,15 +486,15 @@ def test_sentences_of_a_tiny_wave(tmp_path, settings):
     low, high = f"{11 / 3 - half:.2f}", f"{11 / 3 + half:.2f}"
     assert (low, high) == ("-0.13", "7.46")
     assert t["csat_text"].startswith("**66.7%** of the 3 partners who answered rated their experience 4 or 5 (95% CI ")
-    assert t["csat_text"].endswith(f"for an average rating of **3.7 out of 5** (95% CI {low} to {high}).")
+    assert t["csat_text"].endswith(f"for an average rating of **3.7 out of 5** (95% CI {low.replace('-', '−')} to {high}).")
     assert "· 3 respondents\n\n" in t["title_text"] and "collected" not in t["title_text"]  # no submitted_at
     # NPS: one promoter (10), one passive (8), one detractor (3): 100 * (1 - 1) / 3 = 0
     assert t["nps_text"].startswith("The NPS for 2020 is **0.0** (95% CI ")
-    assert ": 1 promoters (33.3%), 1 passives (33.3%) and 1 detractors (33.3%) among 3 answers. " in t["nps_text"]
+    assert ": 1 promoter (33.3%), 1 passive (33.3%) and 1 detractor (33.3%) among 3 answers. " in t["nps_text"]
     assert t["nps_text"].endswith("The survey file has no 2019 wave, so there is no year-over-year comparison.")
     assert t["rounding_text"].startswith("- **Rounding**: the NPS is computed from counts (1 − 1) / 3 = 0.00. ")
     assert "(33.3% − 33.3%) would give 0.0," in t["rounding_text"]
-    assert m.kpis()[0] == ("Overall satisfaction", "3.7 / 5", f"95% CI {low}–{high}, n = 3")
+    assert m.kpis()[0] == ("Overall satisfaction", "3.7 / 5", f"95% CI {low.replace('-', '−')}–{high}, n = 3")
     assert m.kpis()[1][:2] == ("Rated 4 or 5", "66.7%") and m.kpis()[2][1] == "0.0"
     assert m.kpis()[3] == ("Change in NPS", "–", "no 2019 comparison")
     assert t["touchpoints_text"] == m.unknowns.get("touchpoints") and "no touchpoint ratings" in t["touchpoints_text"]
@@ -518,7 +518,7 @@ def test_sentences_of_three_sample_answers(tmp_path, settings):
     # CSAT 4, 5, 4: mean 4.3, all three rated 4 or 5; NPS 7, 10, 9: two promoters, one passive -> 100 * 2 / 3
     assert t["csat_text"].startswith("**100.0%** of the 3 partners who answered") and "**4.3 out of 5**" in t["csat_text"]
     assert t["nps_text"].startswith("The NPS for 2020 is **66.7** (95% CI ")
-    assert "2 promoters (66.7%), 1 passives (33.3%) and 0 detractors (0.0%) among 3 answers." in t["nps_text"]
+    assert "2 promoters (66.7%), 1 passive (33.3%) and 0 detractors (0.0%) among 3 answers." in t["nps_text"]
     assert t["nps_text"].endswith("The 2020 wave has 3 answers to the recommendation question, fewer than the minimum group "
                                   "size of 5, so it is not compared with 2019.")
     assert m.kpis()[3] == ("Change in NPS", "–", "no 2019 comparison")

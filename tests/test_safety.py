@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -156,13 +155,13 @@ def test_tables_and_workbook_carry_no_formula_from_data(tmp_path):
 # ----------------------------------------------------------------- data folders
 def test_input_in_a_format_we_do_not_read_gets_its_own_message(root, tmp_path):
     nbs = discover(root / "notebooks")
-    (tmp_path / "survey_responses.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "survey_responses.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     (tmp_path / "Revenue.CSV").write_text("x\n")
     (tmp_path / "accounts.csv").write_text("customer_id\nC1\n")
     with pytest.raises(InputError) as err:
         check_input_files(tmp_path, nbs)
     text = "\n".join(err.value.messages)
-    assert "survey_responses.xlsx: found where survey_responses.csv was expected; a spreadsheet workbook" in text
+    assert "survey_responses.xls: found where survey_responses.csv was expected; an old Excel" in text
     assert "Revenue.CSV: found where revenue.csv was expected; file names are case-sensitive" in text
 
 

@@ -27,7 +27,7 @@ def test_2020_wave_reproduces_the_publication(responses):
     nps = survey.nps_summary(y["nps"])
     assert (nps.promoters, nps.passives, nps.detractors) == (44, 22, 4)
     assert round(nps.score, 1) == 57.1
-    tp = survey.touchpoint_summary(y, sort=False).set_index("touchpoint")["mean"].round(1)
+    tp = survey.touchpoint_summary(y, min_n=5, confidence=0.95, sort=False).set_index("touchpoint")["mean"].round(1)
     assert tp.to_dict() == {
         "tp_value_pricing": 4.2, "tp_trial": 4.1, "tp_first_use": 4.5,
         "tp_repeated_use": 4.5, "tp_support": 3.9, "tp_invoicing": 3.7,
@@ -38,7 +38,7 @@ def test_2020_wave_reproduces_the_publication(responses):
 def test_2019_wave_and_change(responses):
     prev = survey.nps_summary(responses.loc[responses["survey_year"] == 2019, "nps"])
     assert round(prev.score, 1) == 54.1
-    head = survey.survey_headline(responses, 2020)
+    head = survey.survey_headline(responses, 2020, confidence=0.95, nps_method="auto", min_n=5, small_sample_threshold=10)
     assert round(head["nps"]["change"], 1) == 3.0 and head["nps"]["change_significant"] is False
 
 

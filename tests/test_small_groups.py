@@ -32,6 +32,9 @@ NSAT_MAPPING = {5: "very_satisfied", 4: "somewhat_satisfied", 3: "somewhat_dissa
 LEVELS = (0.95, 0.998)
 CI = {"confidence": 0.95, "method": "auto"}
 
+# The settings of params/defaults.yaml that a survey headline takes.
+HEADLINE = {"confidence": 0.95, "nps_method": "auto", "min_n": 5, "small_sample_threshold": 10}
+
 
 
 def answers(rows):
@@ -91,16 +94,16 @@ def test_threshold_flag_and_missing_columns(groups):
 
 # ------------------------------------------------------------------ headline warnings follow small_sample_threshold
 def test_small_sample_warning_respects_the_threshold():
-    assert survey.small_sample_warning(9) and survey.small_sample_warning(10) is None  # default 10
+    assert survey.small_sample_warning(9, 10) and survey.small_sample_warning(10, 10) is None
     assert survey.small_sample_warning(50, 100).startswith("Only 50 responses")
     assert survey.small_sample_warning(100, 100) is None and survey.small_sample_warning(3, 2) is None
 
 
 def test_survey_headline_warning_uses_the_parameter():
     responses = pd.DataFrame({"survey_year": [2020] * 20, "csat": [4] * 20, "nps": [9] * 10 + [5] * 10})
-    assert survey.survey_headline(responses, 2020)["warning"] is None  # 20 answers, default threshold 10
-    assert "Only 20 responses" in survey.survey_headline(responses, 2020, small_sample_threshold=100)["warning"]
-    assert survey.survey_headline(responses, 2020, small_sample_threshold=20)["warning"] is None
+    assert survey.survey_headline(responses, 2020, **HEADLINE)["warning"] is None  # 20 answers, threshold 10
+    assert "Only 20 responses" in survey.survey_headline(responses, 2020, **{**HEADLINE, "small_sample_threshold": 100})["warning"]
+    assert survey.survey_headline(responses, 2020, **{**HEADLINE, "small_sample_threshold": 20})["warning"] is None
 
 
 # ------------------------------------------------------------------ partners

@@ -10,6 +10,9 @@ from cxreport import survey
 
 Z95 = 1.959963984540054
 
+# The settings of params/defaults.yaml that a survey headline takes.
+HEADLINE = {"confidence": 0.95, "nps_method": "auto", "min_n": 5, "small_sample_threshold": 10}
+
 
 def wilson(k, n, z=Z95):
     """Wilson interval written out from its formula (not statsmodels), for the check."""
@@ -94,14 +97,14 @@ def test_nps_change_z_test():
 def test_nps_by_group_suppresses_small_groups():
     ltr = pd.Series([10, 9, 0, 8, 10, 10, 9])
     groups = pd.Series(["a", "a", "a", "a", "a", "b", "b"])
-    t = survey.nps_by_group(ltr, groups, min_n=5)
+    t = survey.nps_by_group(ltr, groups, min_n=5, method="auto", confidence=0.95)
     assert t.loc["a", "score"] == pytest.approx(100 * (3 - 1) / 5)
     assert t.loc["b", "suppressed"] and math.isnan(t.loc["b", "score"])
 
 
 def test_touchpoint_summary_blank_is_not_applicable():
     df = pd.DataFrame({"tp_trial": [5, 4, None, 3, 4, 4], "tp_support": [2, 2, 2, 2, None, None]})
-    t = survey.touchpoint_summary(df, labels={"trial": "Using the trial"}, min_n=5, sort=False)
+    t = survey.touchpoint_summary(df, labels={"trial": "Using the trial"}, min_n=5, confidence=0.95, sort=False)
     trial = t.set_index("touchpoint").loc["tp_trial"]
     assert trial["label"] == "Using the trial" and trial["n"] == 5 and trial["mean"] == pytest.approx(4.0)
     assert trial["top2_pct"] == pytest.approx(80.0)
@@ -114,7 +117,7 @@ def test_tenure_segment_and_comparison():
     assert list(seg.astype(object).fillna("?")) == [survey.FIRST_YEAR, survey.FIRST_YEAR, survey.EXPERIENCED, survey.EXPERIENCED, "?"]
     df = pd.DataFrame({"tp_x": [3, 3, 2, 3, 2, 5, 5, 4, 5, 5], "tp_y": [4, 4, 4, 4, 4, 4, 4, 4, None, None]})
     tenure = pd.Series([0.2] * 5 + [2.0] * 5)
-    t = survey.compare_segments(df, survey.tenure_segment(tenure), min_n=5).set_index("touchpoint")
+    t = survey.compare_segments(df, survey.tenure_segment(tenure), min_n=5, alpha=0.05).set_index("touchpoint")
     assert t.loc["tp_x", f"mean_{survey.FIRST_YEAR}"] == pytest.approx(2.6)
     assert t.loc["tp_x", f"mean_{survey.EXPERIENCED}"] == pytest.approx(4.8)
     assert t.loc["tp_x", "difference"] == pytest.approx(2.2)
@@ -162,21 +165,21 @@ def test_key_drivers_ranks_and_warns_on_small_samples():
 
 
 def test_small_sample_warning():
-    assert survey.small_sample_warning(9) is not None
-    assert survey.small_sample_warning(10) is None
+    assert survey.small_sample_warning(9, 10) is not None
+    assert survey.small_sample_warning(10, 10) is None
 
 
 def test_survey_headline_and_metrics():
     rows = [(2020, 5, 10)] * 6 + [(2020, 4, 8)] * 3 + [(2020, 2, 3)] + [(2019, 4, 9)] * 5 + [(2019, 3, 5)] * 5
     df = pd.DataFrame(rows, columns=["survey_year", "csat", "nps"])
-    head = survey.survey_headline(df, 2020)
+    head = survey.survey_headline(df, 2020, **HEADLINE)
     assert head["n"] == 10 and head["csat"]["mean"] == pytest.approx(4.4)  # (30 + 12 + 2) / 10
     assert head["nps"]["score"] == pytest.approx(50.0) and head["nps"]["previous"] == pytest.approx(0.0)
     assert head["nps"]["change"] == pytest.approx(50.0)
     m = survey.survey_metrics(head)
     assert m["nps"]["promoters_pct"] == 60.0 and m["csat"]["top2_pct"] == 90.0
     # No previous wave: no comparison rather than a made-up one.
-    only = survey.survey_headline(df[df["survey_year"] == 2020], 2020)
+    only = survey.survey_headline(df[df["survey_year"] == 2020], 2020, **HEADLINE)
     assert only["nps"]["change"] is None and only["nps"]["change_significant"] is None
 
 

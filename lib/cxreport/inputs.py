@@ -1,20 +1,32 @@
 """The input contract: what each input file must hold, validated with pandera.
 
-Files are read as text, validated on the raw text (so a bad value is reported
+An input is a CSV file (delimiter ``,``, ``;`` or tab and encoding UTF-8, with or
+without BOM, detected; Windows-1252 read with an :class:`InputWarning`) or an
+``.xlsx`` workbook (its first sheet) under the same contract. Files are read as text, validated on the raw text (so a bad value is reported
 as it stands in the file), then converted to typed columns. Every problem
 becomes one message naming the file, the row, the column, the bad value and
 what was expected, e.g.::
 
     survey_responses.csv row 42 (line 43), column nps: '11'; expected an integer 0-10
 
-Row numbers count data rows from 1; the line number counts the header too,
-so it matches what a text editor shows. Unknown extra columns are dropped.
+Row numbers count data rows from 1; the line number is the physical line the
+row starts on (header and line breaks inside quoted fields counted, as a text
+editor shows it); a workbook's rows are named by their sheet row
+(``survey_responses.xlsx row 4 (sheet row 5), column nps: ...``). Unknown extra
+columns are dropped; one that looks like a misspelt contract column gets an
+:class:`InputWarning` ("did you mean 'tenure_years'?").
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import datetime as dt
+import difflib
 import hashlib
 import re
+import warnings
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -181,8 +193,9 @@ def _schema(contract: Contract, fields: list[Field]) -> pa.DataFrameSchema:
     for cols in contract.unique_together:
 
         def unique_rows(df: pd.DataFrame, cols=cols) -> pd.Series:
-            present = [c for c in cols if c in df.columns]
-            return ~df.duplicated(subset=present, keep=False)
+            if any(c not in df.columns for c in cols):  # a missing column has its own message
+                return pd.Series(True, index=df.index)
+            return ~df.duplicated(subset=list(cols), keep=False)
 
         checks.append(pa.Check(unique_rows, error=_unique_error(cols), name="unique_" + "_".join(cols)))
     return pa.DataFrameSchema(columns, checks=checks, strict=False)
@@ -204,17 +217,23 @@ def _messages(errors: SchemaErrors, raw: pd.DataFrame, contract: Contract, field
     unique_checks = {_unique_error(c): c for c in contract.unique_together}
     out: list[tuple[int, str]] = []
     seen = set()
+    where_is = _Where(raw, label)
+    hints = {name: col for col, name in _column_hints([str(c) for c in raw.columns], contract).items()}
+    layout = _layout_hint([str(c) for c in raw.columns])
     for case in errors.failure_cases.itertuples(index=False):
         check, column, idx = str(case.check), case.column, case.index
         if check.startswith("column_in_dataframe"):
             f = by_name.get(case.failure_case)
-            out.append((-1, f"{label}: column {case.failure_case!r} is missing; expected a column of {f.expected if f else 'values'}"))
+            hint = f"; the file has a column {hints[case.failure_case]!r}: did you mean {case.failure_case!r}?" \
+                if case.failure_case in hints else layout
+            out.append((-1, (f"{label}: column {case.failure_case!r} is missing; expected a column of "
+                             f"{f.expected if f else 'values'}{hint}")))
             continue
         if idx is None or pd.isna(idx):
             out.append((-1, f"{label}, column {column}: {check} ({case.failure_case})"))
             continue
         row = int(idx) + 1
-        where = f"{label} row {row} (line {row + 1})"
+        where = where_is(idx)
         if check in unique_checks:
             if (row, check) in seen:
                 continue
@@ -235,22 +254,398 @@ def _messages(errors: SchemaErrors, raw: pd.DataFrame, contract: Contract, field
     return [m for _, m in out]
 
 
-# ------------------------------------------------------------- reading
-def read_raw(path: Path, label: str | None = None) -> pd.DataFrame:
-    """Read a CSV as text: headers and cells trimmed, blank cells missing."""
+# ------------------------------------------------------------- reading: what the file is
+class InputWarning(UserWarning):
+    """Something about an input file worth knowing that does not stop the run: a guessed encoding,
+    a column that looks like a misspelt contract column. Emitted with :func:`warnings.warn`."""
+
+
+READ_ATTR = "cxreport_read"  # key of the ReadInfo in the .attrs of a frame that load/read_raw return
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows-1252"}
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_SNIFF_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class ReadInfo:
+    """How an input file was read: for a CSV its ``delimiter`` and ``encoding`` (a Python codec name:
+    ``utf-8``, ``utf-8-sig`` when it starts with a BOM, ``cp1252`` for Windows-1252); for a workbook the
+    ``sheet`` read (its first). ``warnings`` are the :class:`InputWarning` texts loading it raised.
+
+    :func:`load` puts it in the returned frame's ``.attrs["cxreport_read"]``; :func:`read_info` and
+    :func:`fingerprint` give it for a path. ``provenance()`` is what a run records.
+    """
+
+    delimiter: str | None = ","
+    encoding: str | None = "utf-8"
+    sheet: str | None = None
+    file: str = ""
+    format: str = "csv"  # "csv" or "xlsx"
+    warnings: tuple[str, ...] = ()
+    # Where the rows were read from (to find each data row's physical line); not part of provenance.
+    source: tuple | None = field(default=None, compare=False, repr=False)
+
+    def __deepcopy__(self, memo):  # immutable: pandas copies .attrs on every operation, keep that free
+        return self
+
+    def provenance(self) -> dict:
+        out = {"format": self.format}
+        if self.format == "csv":
+            out.update(delimiter=self.delimiter, encoding=self.encoding)
+        else:
+            out["sheet"] = self.sheet
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+    def describe(self) -> str:
+        """In words, e.g. ``semicolon-separated, Windows-1252`` or ``sheet 'Responses'``."""
+        if self.format != "csv":
+            return f"Excel workbook, sheet {self.sheet!r}"
+        return f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, {ENCODING_NAMES.get(self.encoding, self.encoding)}"
+
+
+def _source_key(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _known_columns(contract: Contract | None) -> tuple[set[str], tuple[str, ...]]:
+    if contract is None:
+        return set(), ()
+    return {f.name for f in contract.fields}, tuple(contract.prefixed)
+
+
+def _contract_for(path: Path) -> Contract | None:
+    return CONTRACTS.get(path.name) or CONTRACTS.get(path.stem + ".csv")
+
+
+def _binary_problem(head: bytes, path: Path, label: str) -> str | None:
+    """What a file that is not delimited text is, in words a spreadsheet user recognises."""
+    if head.startswith(b"PK\x03\x04"):
+        if path.suffix.lower() in EXCEL_SUFFIXES:
+            return None
+        return (f"{label}: this is an Excel workbook (.xlsx), not a CSV text file; save it from Excel as "
+                f"'CSV UTF-8 (Comma delimited)', or name it {path.stem}.xlsx (its first sheet is read)")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return (f"{label}: this is an old Excel 97-2003 workbook (.xls); save it from Excel as "
+                f"'Excel Workbook (.xlsx)' or 'CSV UTF-8 (Comma delimited)'")
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return (f"{label}: not an Excel workbook, though named {path.suffix}; it looks like text: "
+                f"name it {path.stem}.csv if it is a CSV file")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1:4:2] == b"\x00\x00") \
+            or (len(head) >= 4 and head[0:4:2] == b"\x00\x00"):
+        return (f"{label}: the file is UTF-16 text (what Excel saves as 'Unicode Text'); save it as "
+                f"'CSV UTF-8 (Comma delimited)' instead")
+    if b"\x00" in head:
+        return f"{label}: this is not a text file (it holds binary data); expected a CSV file"
+    return None
+
+
+def _utf8_prefix_ok(head: bytes, final: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=final)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def detect_delimiter(header_line: str, contract: Contract | None = None) -> str:
+    """The delimiter (``,``, ``;`` or tab) that splits a header line into the most contract column
+    names (with a contract), else into the most columns; a comma on a tie."""
+    names, prefixes = _known_columns(contract)
+    best, best_score = ",", None
+    for d in DELIMITERS:
+        cols = [c.strip() for c in next(csv.reader([header_line], delimiter=d), [])]
+        known = sum(1 for c in cols if c in names or any(c.startswith(p) and len(c) > len(p) for p in prefixes))
+        score = (known, len(cols))
+        if best_score is None or score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _sniff(path: Path, label: str, contract: Contract | None) -> ReadInfo:
+    """How to read ``path``, from its first bytes; :class:`InputError` when it is not something we read."""
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+        at_end = not fh.read(1)
+    problem = _binary_problem(head, path, label)
+    if problem:
+        raise InputError([problem])
+    if head.startswith(b"PK\x03\x04"):
+        return ReadInfo(delimiter=None, encoding=None, file=path.name, format="xlsx")
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif _utf8_prefix_ok(head, final=at_end):
+        encoding = "utf-8"
+    else:
+        encoding = "cp1252"
+    text = head.decode(encoding, errors="replace")
+    header_line = text.lstrip("\ufeff").lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    return ReadInfo(delimiter=detect_delimiter(header_line, contract), encoding=encoding, file=path.name)
+
+
+def _encodings(info: ReadInfo) -> tuple[str, ...]:
+    """The encodings to try in order: UTF-8 falls back to Windows-1252 when a byte further on is not UTF-8."""
+    return (info.encoding, "cp1252") if info.encoding in ("utf-8", "utf-8-sig") else (info.encoding,)
+
+
+def _encoding_warning(label: str) -> str:
+    return (f"{label} is not UTF-8 text; read it as Windows-1252 (Western European, what Excel writes on "
+            f"Windows). Check that accented letters and symbols such as € came out right, or save the file "
+            f"as 'CSV UTF-8' to be sure")
+
+
+# ------------------------------------------------------------- reading: rows and their lines
+_POSITIONS: dict[tuple, np.ndarray] = {}
+
+
+def _csv_lines(path: str, delimiter: str, encoding: str) -> np.ndarray:
+    """The physical line (1-based) on which each data row starts, counting line breaks inside quoted
+    fields and skipping blank lines as pandas does."""
+    starts, prev = [], 0
+    with open(path, newline="", encoding=encoding) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        for row in reader:
+            start, prev = prev + 1, reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            starts.append(start)
+    return np.asarray(starts[1:], dtype=np.int64)
+
+
+def _positions(info: ReadInfo | None, n: int) -> np.ndarray | None:
+    """Each data row's line (CSV) or sheet row (workbook), or None when unknown (then row + 1 is used)."""
+    if info is None or info.source is None:
+        return None
+    pos = _POSITIONS.get(info.source)
+    if pos is None and info.format == "csv":
+        try:
+            if _source_key(Path(info.source[0])) != info.source:
+                return None  # the file changed since it was read
+            pos = _csv_lines(info.source[0], info.delimiter, info.encoding)
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return None
+        if len(_POSITIONS) > 16:
+            _POSITIONS.clear()
+        _POSITIONS[info.source] = pos
+    if pos is None or len(pos) != n:
+        return None
+    return pos
+
+
+class _Where:
+    """Names a data row in messages: ``survey_responses.csv row 42 (line 43)``, or
+    ``survey_responses.xlsx row 4 (sheet row 5)`` for a workbook."""
+
+    def __init__(self, frame: pd.DataFrame, label: str):
+        self.label = label
+        self.info = frame.attrs.get(READ_ATTR)
+        self._n = len(frame)
+        self._pos: np.ndarray | None | bool = False
+
+    def __call__(self, idx: int) -> str:
+        if self._pos is False:
+            self._pos = _positions(self.info, self._n)
+        row = int(idx) + 1
+        line = int(self._pos[int(idx)]) if self._pos is not None and 0 <= int(idx) < self._n else row + 1
+        what = "sheet row" if self.info is not None and self.info.format == "xlsx" else "line"
+        return f"{self.label} row {row} ({what} {line})"
+
+
+# ------------------------------------------------------------- reading: the text route
+def _trimmed(raw: pd.DataFrame) -> pd.DataFrame:
+    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = raw.apply(lambda s: s.str.strip()).replace("", np.nan)
+    return raw.astype(object)
+
+
+def _cell_text(v, kind: str = "text"):
+    """A workbook cell as the text a CSV would hold: dates YYYY-MM-DD (YYYY-MM for a month column),
+    whole numbers without ".0"."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not np.isfinite(v):
+            return str(v)
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time(0):
+            if kind == "month" and v.day == 1:
+                return v.strftime("%Y-%m")
+            return v.date().isoformat()
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def _read_xlsx(path: Path, label: str, contract: Contract | None, info: ReadInfo) -> tuple[pd.DataFrame, ReadInfo]:
+    """The first sheet of a workbook as text, one row per non-blank sheet row; the header is its first non-blank row."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputError([f"{label}: not a readable Excel workbook (.xlsx): {exc}"]) from exc
+    try:
+        if not wb.worksheets:
+            raise InputError([f"{label}: the workbook has no sheet; expected the data on its first sheet"])
+        ws = wb.worksheets[0]
+        sheet = ws.title
+        header, rows, sheet_rows = None, [], []
+        for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            if header is None:
+                header = list(values)
+                continue
+            rows.append(values)
+            sheet_rows.append(r)
+    finally:
+        wb.close()
+    if header is None:
+        raise InputError([f"{label}: the first sheet ({sheet!r}) is empty; expected a header row"])
+    width = max([len(header)] + [len(r) for r in rows])
+    header += [None] * (width - len(header))
+    names, seen = [], {}
+    for i, h in enumerate(header):
+        name = _cell_text(h).strip() if h is not None else ""
+        name = name or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    kinds = {f.name: f.kind for f in contract.fields_for(names)} if contract is not None else {}
+    columns = {}
+    for i, name in enumerate(names):
+        kind = kinds.get(name, "text")
+        columns[name] = [_cell_text(r[i] if i < len(r) else None, kind) for r in rows]
+    raw = pd.DataFrame(columns, columns=names, dtype=object)
+    # A column with neither a header nor a value is the sheet's empty margin.
+    raw = raw[[c for i, c in enumerate(names) if header[i] is not None or raw[c].notna().any()]]
+    raw = _trimmed(raw)
+    source = _source_key(path)
+    _POSITIONS[source] = np.asarray(sheet_rows, dtype=np.int64)
+    return raw, replace(info, sheet=sheet, source=source)
+
+
+def _parser_problem(path: Path, label: str, info: ReadInfo, exc: Exception) -> str:
+    """A row the CSV reader could not split, named by its row and line: usually a row with more values than the header."""
+    try:
+        with path.open(newline="", encoding=info.encoding) as fh:
+            reader = csv.reader(fh, delimiter=info.delimiter)
+            width, row_no, prev = None, 0, 0
+            for row in reader:
+                start, prev = prev + 1, reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if width is None:
+                    width = len(row)
+                    continue
+                row_no += 1
+                if len(row) > width:
+                    sep = DELIMITER_NAMES.get(info.delimiter, repr(info.delimiter))
+                    return (f"{label} row {row_no} (line {start}): {len(row)} values but the header has {width} "
+                            f"columns; a {sep} inside a value must be in double quotes")
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return f"{label}: not a readable CSV file: {exc}"
+
+
+def _read_text(path: Path, label: str, contract: Contract | None, info: ReadInfo) -> tuple[pd.DataFrame, ReadInfo]:
+    """Read a file as text (every cell a trimmed string, blank cells missing), whatever its format."""
+    if info.format == "xlsx":
+        return _read_xlsx(path, label, contract, info)
+    for encoding in _encodings(info):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                raw = pd.read_csv(path, sep=info.delimiter, dtype=str, keep_default_na=False, na_values=[],
+                                  encoding=encoding, index_col=False)
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.ParserError as exc:
+            raise InputError([_parser_problem(path, label, replace(info, encoding=encoding), exc)]) from exc
+        except pd.errors.EmptyDataError as exc:
+            raise InputError([f"{label}: the file is empty; expected a header row"]) from exc
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):  # the first row is too long
+            raise InputError([_parser_problem(path, label, replace(info, encoding=encoding), caught[0].message)])
+        info = replace(info, encoding=encoding, source=_source_key(path))
+        return _trimmed(raw), info
+    raise InputError([(f"{label}: not a readable text file: it is neither UTF-8 nor Windows-1252; "
+                       f"save it as 'CSV UTF-8 (Comma delimited)'")])
+
+
+def _column_hints(columns: list[str], contract: Contract) -> dict[str, str]:
+    """Columns the contract does not know that look like one it does (odd case or spaces, a small
+    misspelling), each with the contract column it probably means, when that one is absent."""
+    names = [f.name for f in contract.fields]
+    by_key = {n.lower(): n for n in names}
+    present = set(columns)
+    out = {}
+    for col in columns:
+        if col in by_key.values() or any(col.startswith(p) and len(col) > len(p) for p in contract.prefixed):
+            continue
+        key = re.sub(r"[\s\-]+", "_", col.strip().lower())
+        match = by_key.get(key)
+        if match is None:
+            prefix = next((p for p in contract.prefixed if key.startswith(p) and len(key) > len(p)), None)
+            match = key if prefix else None
+        if match is None:
+            close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.8)
+            match = by_key[close[0]] if close else None
+        if match is not None and match not in present:
+            out[col] = match
+    return out
+
+
+def _hint_warnings(hints: dict[str, str], contract: Contract, label: str) -> list[str]:
+    required = {f.name for f in contract.fields if f.required}
+    return [f"{label}: column {col!r} is not in the contract of {contract.filename}; did you mean {name!r}? "
+            f"The column is ignored" for col, name in hints.items() if name not in required]
+
+
+def _layout_hint(columns: list[str]) -> str:
+    """Why a header may hold none of the expected columns: one column that still holds the delimiters."""
+    if len(columns) == 1:
+        for d in (";", "\t"):
+            if d in columns[0]:
+                return f"; the file looks {DELIMITER_NAMES[d]}-separated"
+    return ""
+
+
+def read_raw(path: Path, label: str | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Read an input file as text: headers and cells trimmed, blank cells missing.
+
+    A CSV's delimiter (``,``, ``;`` or tab) and encoding (UTF-8 with or without BOM, else Windows-1252
+    with an :class:`InputWarning`) are detected; an ``.xlsx`` workbook's first sheet is read with cells
+    as a CSV would hold them. ``contract`` (default: the one named like the file) helps choose the
+    delimiter. How the file was read is in the frame's ``.attrs["cxreport_read"]`` (:class:`ReadInfo`).
+    """
     path = Path(path)
     label = label or path.name
     if not path.is_file():
         raise InputError([f"{label}: file not found at {path}"])
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError([f"{label}: not a readable UTF-8 CSV file: {exc}"]) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError([f"{label}: the file is empty; expected a header row"]) from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
-    raw = raw.apply(lambda s: s.str.strip()).replace("", np.nan)
-    return raw.astype(object)
+    contract = contract if contract is not None else _contract_for(path)
+    raw, info = _read_text(path, label, contract, _sniff(path, label, contract))
+    if info.encoding == "cp1252":
+        text = _encoding_warning(label)
+        warnings.warn(InputWarning(text), stacklevel=2)
+        info = replace(info, warnings=(text,))
+    raw.attrs[READ_ATTR] = info
+    return raw
 
 
 def _convert(raw: pd.DataFrame, fields: list[Field]) -> pd.DataFrame:
@@ -302,59 +697,153 @@ def _shape_problems(raw: pd.DataFrame, contract: Contract, label: str) -> list[s
     return problems
 
 
-def _read_fast(path: Path, contract: Contract) -> pd.DataFrame | None:
-    """Read a well-formed file quickly: numbers parsed by the C reader, only known columns.
+def _read_fast(path: Path, contract: Contract, info: ReadInfo) -> tuple[pd.DataFrame, list[str], ReadInfo] | None:
+    """Read a well-formed CSV quickly: numbers parsed by the C reader, only known columns.
 
-    Returns None when anything is unusual (untrimmed headers, a value the
-    number parser refuses, a bad encoding): the caller then takes the text
-    route, which can name every bad value as it stands in the file.
+    Returns the frame, the file's header and how it was read, or None when
+    anything is unusual (untrimmed headers, a value the number parser
+    refuses, a bad encoding): the caller then takes the text route, which
+    can name every bad value as it stands in the file.
     """
-    try:
-        header = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
-        return None
-    if any(not isinstance(c, str) or c != c.strip() for c in header):
-        return None
-    kinds = {f.name: f.kind for f in contract.fields_for(header)}
-    known = [c for c in header if c in kinds]
-    numeric = [c for c in known if kinds[c] in ("int", "float")]
-    try:
-        df = pd.read_csv(
-            path,
-            usecols=known,
-            dtype={c: ("float64" if c in numeric else str) for c in known},
-            keep_default_na=False,
-            na_values={c: [""] for c in numeric},
-            encoding="utf-8-sig",
-        )
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-        return None
-    text = [c for c in known if c not in numeric]
-    if text:
-        df[text] = df[text].apply(lambda s: s.str.strip()).replace("", np.nan).astype(object)
-    return df
+    for encoding in _encodings(info):
+        try:
+            header = list(pd.read_csv(path, nrows=0, sep=info.delimiter, encoding=encoding).columns)
+        except UnicodeDecodeError:
+            continue
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError):
+            return None
+        if any(not isinstance(c, str) or c != c.strip() for c in header):
+            return None
+        kinds = {f.name: f.kind for f in contract.fields_for(header)}
+        known = [c for c in header if c in kinds]
+        numeric = [c for c in known if kinds[c] in ("int", "float")]
+        try:
+            # Every column is parsed (no usecols), so that a row with more values than the header
+            # stops this route instead of losing its last values in silence.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    path,
+                    sep=info.delimiter,
+                    index_col=False,
+                    dtype={c: ("float64" if c in numeric else str) for c in header},
+                    keep_default_na=False,
+                    na_values={c: [""] for c in numeric},
+                    encoding=encoding,
+                )
+        except UnicodeDecodeError:
+            continue
+        except (ValueError, pd.errors.ParserError):
+            return None
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) or len(df.columns) != len(header):
+            return None
+        df = df[known]
+        text = [c for c in known if c not in numeric]
+        if text:
+            df[text] = df[text].apply(lambda s: s.str.strip()).replace("", np.nan).astype(object)
+        return df, header, replace(info, encoding=encoding, source=_source_key(path))
+    return None
+
+
+_READ: dict[str, tuple[tuple, ReadInfo]] = {}  # how each file was last loaded, by resolved path
 
 
 def load(path: Path, contract: Contract, keep_personal: bool = False) -> pd.DataFrame:
     """Read, validate and type one input file; personal columns dropped unless asked for.
 
-    A well-formed file takes the fast route (:func:`_read_fast`); a file with
-    any problem is read again as text so that every message quotes the value
-    as it stands in the file.
+    The file is a CSV (delimiter and encoding detected, see :func:`read_raw`) or an ``.xlsx``
+    workbook (its first sheet), under the same contract. A well-formed CSV takes the fast route
+    (:func:`_read_fast`); a file with any problem is read again as text so that every message
+    quotes the value as it stands in the file. Columns that look like a misspelt contract column
+    raise an :class:`InputWarning` ("did you mean ...?"); a missing required one is an error
+    whose message says the same. How the file was read is in ``.attrs["cxreport_read"]``
+    (:class:`ReadInfo`) and in :func:`read_info`.
     """
     path = Path(path)
+    label = path.name
+    if not path.is_file():
+        raise InputError([f"{label}: file not found at {path}"])
+    info = _sniff(path, label, contract)
+    notes: list[str] = []
+    emitted = False
+
+    def emit(info: ReadInfo, header: list[str]) -> ReadInfo:
+        nonlocal emitted
+        if not emitted:
+            emitted = True
+            if info.encoding == "cp1252":
+                notes.append(_encoding_warning(label))
+            notes.extend(_hint_warnings(_column_hints(header, contract), contract, label))
+            for text in notes:
+                warnings.warn(InputWarning(text), stacklevel=3)
+        return replace(info, warnings=tuple(notes))
+
     df = None
-    fast = _read_fast(path, contract) if path.is_file() else None
+    fast = _read_fast(path, contract, info) if info.format == "csv" else None
     if fast is not None:
+        frame, header, fast_info = fast
+        frame.attrs[READ_ATTR] = fast_info
         try:
-            df = validate(fast, contract, path.name)
+            df = validate(frame, contract, label)
+            info = emit(fast_info, header)
         except InputError:
             df = None
     if df is None:
-        df = validate(read_raw(path, path.name), contract, path.name)
+        raw, info = _read_text(path, label, contract, info)
+        info = emit(info, list(raw.columns))
+        raw.attrs[READ_ATTR] = info
+        df = validate(raw, contract, label)
     if not keep_personal:
         df = df.drop(columns=[f.name for f in contract.fields if f.personal and f.name in df.columns])
+    df.attrs[READ_ATTR] = info
+    if info.source is not None:
+        if len(_READ) > 256:
+            _READ.clear()
+        _READ[info.source[0]] = (info.source, info)
     return df
+
+
+def read_info(path: Path) -> ReadInfo:
+    """How ``path`` is read: as the last :func:`load` of it read it, while the file is unchanged;
+    else detected now (delimiter from the header, encoding from the whole file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError([f"{path.name}: file not found at {path}"])
+    key = _source_key(path)
+    known = _READ.get(key[0])
+    if known is not None and known[0] == key:
+        return known[1]
+    info = _sniff(path, path.name, _contract_for(path))
+    if info.format == "csv" and info.encoding == "utf-8" and not _is_utf8(path):
+        info = replace(info, encoding="cp1252")
+    return info
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                if not (chunk.isascii() and not decoder.getstate()[0]):
+                    decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def input_path(data_dir: Path, name: str) -> Path | None:
+    """Where input ``name`` (``survey_responses.csv``) is in ``data_dir``: the CSV when present, else a
+    workbook of the same stem (``survey_responses.xlsx``), else None."""
+    data_dir = Path(data_dir)
+    csv_path = data_dir / name
+    if csv_path.is_file():
+        return csv_path
+    for suffix in EXCEL_SUFFIXES:
+        xlsx = data_dir / (Path(name).stem + suffix)
+        if xlsx.is_file():
+            return xlsx
+    return None
 
 
 # ------------------------------------------------------------- the contracts
@@ -386,19 +875,28 @@ COMMENT_COLUMNS = ("comment_value", "comment_improve")
 CONTACT_COLUMN = r"(?i)(?:^|[\s_\-])(?:name|first.?name|last.?name|surname|e.?mail|mail|phone|telephone|telefon|tel|mobile|cell|contact|linkedin|twitter|handle)(?:$|[\s_\-])|^(?:name|e.?mail|phone|contact)"
 
 
-def _contact_values(path: Path, contract: Contract) -> list[str]:
+def _contact_values(path: Path, contract: Contract, info: ReadInfo | None = None) -> list[str]:
     """Every value of the file's contact columns: the contract's ``personal`` fields and
     unknown columns whose name says contact data (the loader drops unknown columns, so
     they are read here, before anything is dropped)."""
-    try:
-        header = [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
-        return []
+    info = info or _sniff(path, path.name, contract)
+    if info.format != "csv":
+        raw, _ = _read_text(path, path.name, contract, info)
+        header = list(raw.columns)
+    else:
+        try:
+            header = [str(c).strip() for c in pd.read_csv(path, nrows=0, sep=info.delimiter, encoding=info.encoding).columns]
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError):
+            return []
     known = {f.name: f for f in contract.fields_for(header)}
     cols = [c for c in header if (c in known and known[c].personal) or (c not in known and re.search(CONTACT_COLUMN, c))]
     if not cols:
         return []
-    raw = pd.read_csv(path, usecols=lambda c: str(c).strip() in cols, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if info.format == "csv":
+        raw = pd.read_csv(path, sep=info.delimiter, usecols=lambda c: str(c).strip() in cols, dtype=str,
+                          keep_default_na=False, encoding=info.encoding)
+    else:
+        raw = raw[cols]
     values = pd.unique(raw.to_numpy().ravel())
     return [v.strip() for v in values if isinstance(v, str) and v.strip()]
 
@@ -420,7 +918,7 @@ def load_survey(path: Path, keep_personal: bool = False, contract: Contract | No
         comment_cols = [col for col in COMMENT_COLUMNS if col in df.columns]
         if comment_cols:
             # Collected from the file itself: the loader has dropped these columns already.
-            known = privacy.KnownNames(_contact_values(Path(path), contract))
+            known = privacy.KnownNames(_contact_values(Path(path), contract, df.attrs.get(READ_ATTR)))
             for col in comment_cols:
                 df[col] = redact_personal_data(df[col], known_names=known)
     return df
@@ -535,8 +1033,10 @@ def check_references(frames: dict[str, pd.DataFrame], references: tuple[Referenc
     """One message per row whose id is unknown to the file it refers to (vectorised ``isin``).
 
     ``frames`` maps file names to frames as :func:`load` returns them (the
-    index is the data-row position, so row numbers match the file). A rule
-    is checked only when both files are present. Example message::
+    index is the data-row position, so row numbers match the file, and the
+    line each row starts on comes from the frame's :class:`ReadInfo`, so it
+    is right after multi-line quoted fields too). A rule is checked only
+    when both files are present. Example message::
 
         usage.csv row 7 (line 8), column partner_id: 'P099'; expected a partner_id listed in partners.csv
     """
@@ -549,19 +1049,69 @@ def check_references(frames: dict[str, pd.DataFrame], references: tuple[Referenc
             continue
         values = frame[ref.column]
         bad = values.notna() & ~values.isin(set(target[ref.target_column].dropna()))
+        if not bad.any():
+            continue
+        info = frame.attrs.get(READ_ATTR)
+        where = _Where(frame, info.file if info is not None and info.file else ref.filename)
+        target_info = target.attrs.get(READ_ATTR)
+        target_name = target_info.file if target_info is not None and target_info.file else ref.target
         out.extend(
-            f"{ref.filename} row {i + 1} (line {i + 2}), column {ref.column}: {v!r}; "
-            f"expected a {ref.target_column} listed in {ref.target}"
+            f"{where(i)}, column {ref.column}: {v!r}; expected a {ref.target_column} listed in {target_name}"
             for i, v in zip(np.flatnonzero(bad.to_numpy()), values[bad].astype(str))
         )
     return out
 
 
 def fingerprint(path: Path) -> dict:
-    """File name, size and SHA-256 of an input file: what a report was built from."""
+    """File name, size and SHA-256 of an input file: what a report was built from.
+
+    A CSV also gets its ``delimiter`` and ``encoding`` (:class:`ReadInfo`), a workbook the ``sheet``
+    read, as the last :func:`load` of the unchanged file read it, else detected from the header
+    and, for the encoding, the bytes hashed anyway (an ASCII chunk costs nothing to check).
+    """
     path = Path(path)
+    key = _source_key(path)
+    known = _READ.get(key[0])
+    info = known[1] if known is not None and known[0] == key else None
+    if info is None:
+        try:
+            info = _sniff(path, path.name, _contract_for(path))
+        except InputError:
+            info = None
     digest = hashlib.sha256()
+    check_utf8 = info is not None and info.format == "csv" and info.encoding == "utf-8" and info.source is None
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+            if check_utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    check_utf8, info = False, replace(info, encoding="cp1252")
+    if check_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            info = replace(info, encoding="cp1252")
+    out = {"file": path.name, "bytes": key[1], "sha256": digest.hexdigest()}
+    if info is not None:
+        if info.format == "csv":
+            out.update(delimiter=info.delimiter, encoding=info.encoding)
+        else:
+            out["sheet"] = info.sheet if info.sheet is not None else _first_sheet(path)
+    return out
+
+
+def _first_sheet(path: Path) -> str | None:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):  # validation says why
+        return None
+    try:
+        return wb.sheetnames[0] if wb.sheetnames else None
+    finally:
+        wb.close()

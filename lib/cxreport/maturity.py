@@ -668,7 +668,7 @@ def satisfaction_by_stage(
         rows.append({"stage": k, "stage_name": names[k], "csat_n": c["n"], "csat_mean": c["mean"], "csat_ci_low": c["ci_low"],
                      "csat_ci_high": c["ci_high"], "top2_pct": c["top2_pct"]})
     out = suppress_small_groups(pd.DataFrame(rows), "csat_n", ["csat_mean", "csat_ci_low", "csat_ci_high", "top2_pct"], min_n, flag=None)
-    nps = survey.nps_by_group(joined["nps"], joined["stage"].astype(int), min_n=min_n, method=nps_method)
+    nps = survey.nps_by_group(joined["nps"], joined["stage"].astype(int), min_n=min_n, method=nps_method, confidence=confidence)
     nps = nps.reindex(list(STAGES)) if len(nps) else pd.DataFrame(index=list(STAGES), columns=["n", "score", "ci_low", "ci_high"])
     out["nps_n"] = nps["n"].fillna(0).astype(int).to_numpy()
     out["nps"] = nps["score"].astype(float).to_numpy()

@@ -12,9 +12,32 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .partners import ABOVE_95, ABOVE_998, BELOW_95, BELOW_998, NOT_RANKED, funnel_limits
+from .partners import (
+    ABOVE_95,
+    ABOVE_998,
+    BELOW_95,
+    BELOW_998,
+    NOT_RANKED,
+    funnel_limits,
+)
+from .style import (
+    ACCENT,
+    GRID,
+    INK,
+    MUTED,
+    NEGATIVE,
+    NEUTRAL,
+    NPS,
+    POSITIVE,
+    PRIMARY,
+    SMALL_SIZE,
+    finish,
+    fit_texts,
+    lower_first,
+    place_labels,
+    set_scale,
+)
 from .suppression import small_groups
-from .style import ACCENT, GRID, INK, MUTED, NEGATIVE, NEUTRAL, POSITIVE, PRIMARY, finish
 
 POSITION_COLOURS = {BELOW_998: NEGATIVE, BELOW_95: ACCENT, ABOVE_95: POSITIVE, ABOVE_998: POSITIVE}
 
@@ -29,11 +52,15 @@ def nps_distribution(funnel: pd.DataFrame, target: float, title: str = "Partner 
     top = ax.get_ylim()[1]
     ax.set_ylim(0, top * 1.15)
     ax.text(target - 2, top * 1.1, f"Programme {target:.1f}", color=ACCENT, ha="right", va="top", fontsize=9, fontweight="bold")
-    ax.set_xlim(-100, 100)
+    set_scale(ax, NPS, axis="x")
     ax.set_xlabel(f"NPS of the {len(ranked)} ranked partners (-100 to +100)")
     ax.set_ylabel("Partners")
     ax.set_title(title)
-    return finish(fig)
+    fig.tight_layout()
+    fit_texts(ax, ax.texts)
+    spread = f" Partner NPS ranges from {ranked['nps'].min():.0f} to {ranked['nps'].max():.0f}." if len(ranked) else ""
+    return finish(fig, alt=f"Histogram, {lower_first(title)}: NPS of the {len(ranked)} ranked partners, with the programme NPS "
+                           f"{target:.1f} marked.{spread}")
 
 
 def plotted_partners(funnel: pd.DataFrame, min_n: int = 0) -> pd.DataFrame:
@@ -78,22 +105,31 @@ def funnel_plot(funnel: pd.DataFrame, summary: dict, highlight: str | None = Non
     ax.scatter(small["n"], small["nps"], s=22, facecolors="none", edgecolors=NEUTRAL, label=f"not ranked (< {summary['min_rank_n']} answers)")
     if highlight is None:
         colours = ranked["position"].map(POSITION_COLOURS).fillna(PRIMARY)
-        ax.scatter(ranked["n"], ranked["nps"], s=34, color=colours, zorder=3, label="ranked partner")
-        for r in ranked[ranked["position"].isin(POSITION_COLOURS)].itertuples():
-            name = (labels or {}).get(r.partner_id, r.partner_id)
-            ax.annotate(name, (r.n, r.nps), textcoords="offset points", xytext=(6, -3 if r.nps < summary["target"] else 3), fontsize=8, color=INK)
+        ax.scatter(ranked["n"], ranked["nps"], s=34, color=colours, zorder=3, label="ranked partner", clip_on=False)
     else:
-        ax.scatter(ranked["n"], ranked["nps"], s=26, color=NEUTRAL, zorder=2, label="other partners")
+        ax.scatter(ranked["n"], ranked["nps"], s=26, color=NEUTRAL, zorder=2, label="other partners", clip_on=False)
         me = shown[shown["partner_id"] == highlight]
-        ax.scatter(me["n"], me["nps"], s=90, color=ACCENT, edgecolors=INK, zorder=4, label="this partner")
-    ax.text(n_max, summary["target"] + 2, f"programme {summary['target']:.1f}", ha="right", va="bottom", fontsize=8, color=INK)
+        ax.scatter(me["n"], me["nps"], s=90, color=ACCENT, edgecolors=INK, zorder=4, label="this partner", clip_on=False)
+    programme = ax.text(n_max, summary["target"] + 2, f"programme {summary['target']:.1f}", ha="right", va="bottom", fontsize=SMALL_SIZE, color=INK)
     ax.set_xlim(0, n_max)
-    ax.set_ylim(-105, 105)
+    set_scale(ax, NPS)
     ax.set_xlabel("Answers in the year")
     ax.set_ylabel("NPS")
     ax.set_title(title)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=4, fontsize=8)
-    return finish(fig)
+    fig.tight_layout()
+    flagged = ranked[ranked["position"].isin(POSITION_COLOURS)] if highlight is None else ranked.iloc[:0]
+    place_labels(ax, flagged["n"], flagged["nps"], [(labels or {}).get(p, p) for p in flagged["partner_id"]], avoid=[programme],
+                 fontsize=SMALL_SIZE)
+    if highlight is None:
+        alt = (f"Funnel plot, {lower_first(title)}: NPS of {len(shown)} partners against their number of answers, with control limits "
+               f"around the programme NPS {summary['target']:.1f}; {len(flagged)} partners fall outside the limits.")
+    else:
+        me = shown[shown["partner_id"] == highlight]
+        mine = f"this partner: NPS {me['nps'].iloc[0]:.1f} on {int(me['n'].iloc[0])} answers" if len(me) else "this partner is not plotted"
+        alt = (f"Funnel plot, {lower_first(title)}: NPS of the programme's partners against their number of answers, with control limits "
+               f"around the programme NPS {summary['target']:.1f}; {mine}.")
+    return finish(fig, alt=alt)
 
 
 def quarterly_trend(programme: pd.DataFrame, partner: pd.DataFrame | None = None, partner_label: str = "This partner",
@@ -105,21 +141,28 @@ def quarterly_trend(programme: pd.DataFrame, partner: pd.DataFrame | None = None
     ax.plot(x, programme["t4q_nps"], color=MUTED, lw=2, marker="o", ms=4, label="Programme")
     if partner is not None:
         p = partner.set_index(partner["quarter"].astype(str)).reindex(x_labels)
-        ax.fill_between(x, p["t4q_nps_ci_low"], p["t4q_nps_ci_high"], color=PRIMARY, alpha=0.15, lw=0, label="95% interval")
+        ax.fill_between(x, p["t4q_nps_ci_low"].clip(*NPS), p["t4q_nps_ci_high"].clip(*NPS), color=PRIMARY, alpha=0.15, lw=0, label="95% interval")
         ax.plot(x, p["t4q_nps"], color=PRIMARY, lw=2, marker="o", ms=5, label=partner_label)
     ax.set_xticks(x, x_labels, fontsize=9)
     ax.axhline(0, color=GRID, lw=1)
     if partner is None:  # the programme alone: zoom in on its range
         lo, hi = programme["t4q_nps"].min(), programme["t4q_nps"].max()
-        ax.set_ylim(max(-100, lo - 15), min(100, hi + 15))
+        set_scale(ax, NPS, lo=lo - 15, hi=hi + 15)
         for xi, v in zip(x, programme["t4q_nps"]):
             ax.annotate(f"{v:.1f}", (xi, v), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8, color=INK)
     else:
-        ax.set_ylim(-100, 100)
+        set_scale(ax, NPS)
     ax.set_ylabel("NPS, trailing 4 quarters")
     ax.set_title(title)
     ax.legend(loc="lower left", ncols=3, fontsize=8)
-    return finish(fig)
+    fig.tight_layout()
+    fit_texts(ax, ax.texts)
+    prog = programme["t4q_nps"].dropna()
+    key = f"programme from {prog.iloc[0]:.1f} in {x_labels[0]} to {prog.iloc[-1]:.1f} in {x_labels[-1]}" if len(prog) else "no programme figure"
+    if partner is not None:
+        mine = p["t4q_nps"].dropna()
+        key += f"; {partner_label} {mine.iloc[-1]:.1f} in the latest quarter with answers" if len(mine) else f"; no figure for {partner_label}"
+    return finish(fig, alt=f"Line chart, {lower_first(title)}: trailing-four-quarter NPS by quarter; {key}.")
 
 
 def responses_by_month(by_month: pd.DataFrame, title: str = "Survey answers by month") -> plt.Figure:
@@ -133,7 +176,10 @@ def responses_by_month(by_month: pd.DataFrame, title: str = "Survey answers by m
     ax.set_ylim(0, max(by_month["responses"].max(), 1) * 1.18)
     ax.set_title(title)
     ax.grid(axis="x", visible=False)
-    return finish(fig)
+    total = int(by_month["responses"].sum())
+    q4 = int(by_month.loc[by_month["quarter"] == "Q4", "responses"].sum())
+    return finish(fig, alt=f"Bar chart, {lower_first(title)}: survey answers per month, fourth quarter highlighted; {q4:,} of {total:,} "
+                           "answers came in the fourth quarter.")
 
 
 def growth_bars(table: pd.DataFrame, label: str, value: str = "yoy_pct", title: str = "Consumption growth, year over year") -> plt.Figure:
@@ -151,4 +197,12 @@ def growth_bars(table: pd.DataFrame, label: str, value: str = "yoy_pct", title: 
     ax.set_xlabel("Growth of monthly consumption value (%)")
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    return finish(fig)
+    fig.tight_layout()
+    fit_texts(ax, ax.texts)
+    if len(table):
+        top, low = table.loc[table[value].idxmax()], table.loc[table[value].idxmin()]
+        alt = (f"Bar chart, {lower_first(title)}: growth of {len(table)} partners; highest {top[label]} {top[value]:+.0f}%, "
+               f"lowest {low[label]} {low[value]:+.0f}%.")
+    else:
+        alt = f"{title}: no partners (0 shown)."
+    return finish(fig, alt=alt)

@@ -2,8 +2,9 @@
 
 ``publish_year`` copies what readers need (HTML, PDF, tables, workbook,
 metrics, index pages, partner scorecards) to ``DEST/<YEAR>`` atomically: the
-year is copied to a hidden folder beside it and swapped in with two renames,
-so a reader never sees a half-copied year. Executed notebooks are not
+year is copied to a hidden folder beside it and swapped in with two renames
+(:mod:`cxreport.build.stage`, the same code a build uses), so a reader never
+sees a half-copied year. Executed notebooks are not
 published by default; when asked for, each is scanned first and a notebook
 that still carries personal data stops the publication. A run that failed,
 or a year that was never built, is refused.
@@ -14,17 +15,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 from . import privacy
-from .site import write_site_index
+from .build import stage
+from .build.site import write_site_index
 
 # Phone numbers in published files are found by the shared detector (libphonenumber on
 # digit runs shaped like a phone, see cxreport.privacy); kept for callers that import it.
 PHONE_IN_OUTPUT = privacy.PHONE_CANDIDATE_RE.pattern
 # Files whose text is scanned before publishing (PDFs are rendered from the same notebooks as the HTML).
 SCANNED_SUFFIXES = (".ipynb", ".html", ".csv", ".json", ".xlsx")
+# What readers get. Never the per-notebook build logs (.log: local paths, kernel output), nor the
+# executed notebooks unless asked for (--include-notebooks).
 PUBLISHED_SUFFIXES = {".html", ".pdf", ".csv", ".xlsx", ".json", ".png", ".svg"}
 
 
@@ -95,23 +98,13 @@ def publish_year(out_dir: Path, year: int, dest: Path, include_notebooks: bool =
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    staging = dest / f".publishing-{year}-{uuid.uuid4().hex[:8]}"
-    try:
+    # The same staging and swap as a build (cxreport.build.stage): a failed copy leaves DEST/<YEAR> as it was.
+    with stage.staged(dest, str(year), prefix=".publishing") as staging:
         for path in files:
             target = staging / path.relative_to(year_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        final = dest / str(year)
-        old = None
-        if final.exists():
-            old = dest / f".replaced-{year}-{uuid.uuid4().hex[:8]}"
-            final.rename(old)
-        staging.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        final = stage.swap_into_place(staging, dest / str(year), old_prefix=".replaced")
     write_site_index(dest)
     return final
 

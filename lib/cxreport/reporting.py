@@ -16,6 +16,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from .inputs import fingerprint
+from .present.format import number, percent
 from .safe_output import neutralise_formulas
 
 
@@ -30,15 +31,13 @@ def md(text: str) -> None:
 
 
 def fmt_num(x: float, digits: int = 1, signed: bool = False) -> str:
-    """A number for prose: fixed decimals, optional sign, an en dash for missing."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+    """A number for prose (:func:`cxreport.present.format.number`, one decimal by default): ``1,178.2``, ``+3.0``, ``–`` when missing."""
+    return number(x, digits, signed=signed)
 
 
 def fmt_pct(x: float, digits: int = 1) -> str:
-    """A 0-100 percentage for prose: ``95.7%``."""
-    return fmt_num(x, digits) + ("%" if x is not None and not (isinstance(x, float) and math.isnan(x)) else "")
+    """A 0-100 percentage for prose (:func:`cxreport.present.format.percent`): ``95.7%``."""
+    return percent(x, digits)
 
 
 def callout(text: str, kind: str = "note") -> None:
@@ -119,13 +118,47 @@ def quotes(texts: list[str]) -> None:
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, formats: dict | None = None) -> None:
-    """Show a table without its index, numbers formatted, with an optional caption.
+    """Show a table without its index, numbers formatted, with an optional caption (:func:`table_html`)."""
+    display(HTML(table_html(frame, caption, formats)))
 
-    Cell values, headers and the caption are HTML-escaped: they carry text from the data.
+
+def table_html(frame: pd.DataFrame, caption: str | None = None, formats: dict | None = None) -> str:
+    """A table as :func:`table` shows it, as HTML: without its index, numbers formatted, with an optional caption.
+
+    Cell values, headers and the caption are HTML-escaped: they carry text from the data. A numeric
+    column without a format of its own is written in house style (:func:`cxreport.present.format.number`):
+    whole numbers with thousands separators ("2,159"; a stage stored as 1.0 shows "1", never "1.000000"),
+    other numbers with two decimals; a column of years (its heading says "year", or every value lies in
+    1900-2100) is left as it is.
     """
     styler = frame.style.hide(axis="index").format(na_rep="–", escape="html").format_index(escape="html", axis=1)
+    defaults = {c: _default_format(frame[c]) for c in frame.columns if c not in (formats or {}) and not _holds_years(c, frame[c])}
+    defaults = {c: f for c, f in defaults.items() if f is not None}
+    if defaults:
+        styler = styler.format(defaults, na_rep="–")
     if formats:  # a dict of formats touches only its own columns; the escaping above covers the rest
         styler = styler.format(formats, na_rep="–", escape="html")
     if caption:
         styler = styler.set_caption(html.escape(caption))
-    display(HTML(styler.to_html()))
+    return styler.to_html()
+
+
+def _holds_years(header, values: pd.Series) -> bool:
+    """Whether a whole-number column holds years, which are never written with a thousands separator."""
+    if "year" in str(header).lower():
+        return True
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return False
+    return bool(len(values.dropna())) and bool(values.dropna().between(1900, 2100).all())
+
+
+def _default_format(values: pd.Series):
+    """The house format of a numeric column that has none: whole numbers without decimals, others with two; None for text."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return None
+    if pd.api.types.is_integer_dtype(values):
+        return number
+    present = values.dropna()
+    if len(present) and bool((present == present.round()).all()):
+        return number
+    return lambda x: number(x, 2)

@@ -12,7 +12,22 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .style import ACCENT, INK, MUTED, NEGATIVE, NEUTRAL, PALETTE, POSITIVE, PRIMARY, SEQUENTIAL, finish
+from .style import (
+    ACCENT,
+    INK,
+    MUTED,
+    NEGATIVE,
+    NEUTRAL,
+    PALETTE,
+    PCT,
+    POSITIVE,
+    PRIMARY,
+    SEQUENTIAL,
+    finish,
+    fit_texts,
+    lower_first,
+    set_scale,
+)
 
 _money = mticker.FuncFormatter(lambda x, _: f"{x / 1e6:.1f}M" if abs(x) >= 1e6 else f"{x / 1e3:.0f}k" if abs(x) >= 1e3 else f"{x:.0f}")
 
@@ -33,7 +48,10 @@ def mrr_over_time(movements: pd.DataFrame, year: int):
     ax.set_title("Monthly recurring revenue and active customers")
     lines = ax.get_lines() + ax2.get_lines()
     ax.legend(lines, [l.get_label() for l in lines], loc="upper left")
-    return finish(fig, f"Shaded: {year}.")
+    last = movements.iloc[-1]
+    return finish(fig, f"Shaded: {year}.",
+                  alt=f"Line chart, monthly recurring revenue (MRR) and active customers by month, {year} shaded. "
+                      f"Latest month: MRR {_money(last['closing_mrr'], None)}, {int(last['customers']):,} active customers.")
 
 
 def mrr_bridge(bridge: dict, year: int):
@@ -58,7 +76,12 @@ def mrr_bridge(bridge: dict, year: int):
     lo = min(bridge["opening_mrr"], bridge["closing_mrr"]) * 0.85
     ax.set_ylim(lo, max(bridge["opening_mrr"] + bridge["new"] + bridge["reactivation"] + bridge["expansion"], bridge["closing_mrr"]) * 1.06)
     ax.set_title(f"MRR bridge {year}: December {year - 1} to December {year}")
-    return finish(fig, "Axis does not start at zero; bars show the changes.")
+    fig.tight_layout()
+    fit_texts(ax, ax.texts)
+    moves = ", ".join(f"{name.lower()} {v / 1e3:+,.0f}k" for name, v in steps[1:])
+    return finish(fig, "Axis does not start at zero; bars show the changes.",
+                  alt=f"Waterfall chart, MRR bridge {year}: from {_money(bridge['opening_mrr'], None)} in December {year - 1} to "
+                      f"{_money(bridge['closing_mrr'], None)} in December {year}; {moves}.")
 
 
 def benchmark_bars(rows: pd.DataFrame):
@@ -77,7 +100,10 @@ def benchmark_bars(rows: pd.DataFrame):
         ax.grid(False)
         ax.set_xticks([])
     axes[0].set_title("Against the source's benchmarks")
-    return finish(fig, "Green: meets the benchmark; red: falls short. Dashed line: benchmark.")
+    meets = sum(((r.ours >= r.benchmark) if r.better == "higher" else (r.ours <= r.benchmark)) for r in rows.itertuples())
+    each = "; ".join(f"{r.metric} {r.ours:.1f}{r.unit} (benchmark {r.benchmark:g}{r.unit})" for r in rows.itertuples())
+    return finish(fig, "Green: meets the benchmark; red: falls short. Dashed line: benchmark.",
+                  alt=f"Bar chart, our figures against the source's benchmarks: {meets} of {len(rows)} meet the benchmark. {each}.")
 
 
 def cohort_heatmap(table: pd.DataFrame, title: str, max_periods: int = 16):
@@ -94,7 +120,13 @@ def cohort_heatmap(table: pd.DataFrame, title: str, max_periods: int = 16):
     for i, n in enumerate(table["customers"]):
         ax.text(len(periods) + 0.2, i + 0.5, f"n={n}", va="center", fontsize=6, color=MUTED)
     ax.set_title(title)
-    return finish(fig, "Percent of the cohort's starting value; blank = not yet observed.")
+    first = [c for c in periods if c != "0"][:4]
+    key = ""
+    if first and len(data):
+        q = first[-1]
+        key = f" After {q} quarters, cohorts keep between {data[q].min():.0f}% and {data[q].max():.0f}%." if data[q].notna().any() else ""
+    return finish(fig, "Percent of the cohort's starting value; blank = not yet observed.",
+                  alt=f"Heatmap, {lower_first(title)}: retention of {len(data)} acquisition-quarter cohorts over up to {len(periods)} quarters.{key}")
 
 
 def km_curves(curves: pd.DataFrame, title: str, xlabel: str = "Months since acquisition", order=None):
@@ -109,10 +141,14 @@ def km_curves(curves: pd.DataFrame, title: str, xlabel: str = "Months since acqu
         ax.fill_between(c["time"], 100 * c["ci_low"], 100 * c["ci_high"], step="post", color=colour, alpha=0.12, lw=0)
     ax.set_ylabel("Still customers (%)")
     ax.set_xlabel(xlabel)
-    ax.set_ylim(max(0, 100 * curves["ci_low"].min() - 5) if len(curves) else 0, 101)
+    set_scale(ax, PCT, lo=100 * curves["ci_low"].min() - 5 if len(curves) else 0)
     ax.legend(loc="lower left", fontsize=8, ncol=2)
     ax.set_title(title)
-    return finish(fig, "Kaplan-Meier estimates with 95% confidence bands.")
+    ends = "; ".join(f"{g}: {100 * curves[curves['group'] == g]['survival'].iloc[-1]:.0f}% after "
+                     f"{curves[curves['group'] == g]['time'].iloc[-1]:.0f}" for g in groups if (curves["group"] == g).any())
+    return finish(fig, "Kaplan-Meier estimates with 95% confidence bands.",
+                  alt=f"Line chart, {lower_first(title)}: share of customers still with us by {lower_first(xlabel)}, per group, with 95% bands. "
+                      f"Last estimate {ends}.")
 
 
 def hazard_ratios(table: pd.DataFrame, title: str = "Hazard ratios of churn"):
@@ -126,7 +162,9 @@ def hazard_ratios(table: pd.DataFrame, title: str = "Hazard ratios of churn"):
     ax.set_yticks(y, t["display"] if "display" in t else t["term"], fontsize=8)
     ax.set_xlabel("Hazard ratio (log scale): above 1 leaves faster")
     ax.set_title(title)
-    return finish(fig)
+    names = t["display"] if "display" in t else t["term"]
+    each = "; ".join(f"{n} {hr:.2f}" for n, hr in zip(names[::-1], t["hr"][::-1]))
+    return finish(fig, alt=f"Forest plot, {lower_first(title)}: hazard ratio of each of {len(t)} terms with its interval, log scale, 1 = no difference. {each}.")
 
 
 def sbg_projection(observed: pd.DataFrame, projected: pd.DataFrame, title: str):
@@ -139,10 +177,15 @@ def sbg_projection(observed: pd.DataFrame, projected: pd.DataFrame, title: str):
         ax.plot(p["time"], 100 * p["survival"], color=colour, lw=1.2, ls="--")
     ax.set_ylabel("Still customers (%)")
     ax.set_xlabel("Months since acquisition")
-    ax.set_ylim(0, 101)
+    set_scale(ax, PCT)
     ax.legend(loc="lower left", fontsize=8, ncol=2)
     ax.set_title(title)
-    return finish(fig, "Solid: observed (Kaplan-Meier); dashed: shifted-beta-geometric model, projected beyond the data.")
+    groups = list(dict.fromkeys(projected["group"]))
+    ends = "; ".join(f"{g} {100 * projected[projected['group'] == g]['survival'].iloc[-1]:.0f}% at month "
+                     f"{projected[projected['group'] == g]['time'].iloc[-1]:.0f}" for g in groups)
+    return finish(fig, "Solid: observed (Kaplan-Meier); dashed: shifted-beta-geometric model, projected beyond the data.",
+                  alt=f"Line chart, {lower_first(title)}: observed retention and the shifted-beta-geometric projection for {len(groups)} segments. "
+                      f"Projected: {ends}.")
 
 
 def clv_comparison(table: pd.DataFrame, title: str = "Lifetime value of a new customer by segment"):
@@ -159,7 +202,13 @@ def clv_comparison(table: pd.DataFrame, title: str = "Lifetime value of a new cu
     ax.xaxis.set_major_formatter(_money)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title)
-    return finish(fig, "Gross profit per customer.")
+    if len(t):
+        best = t.loc[t["clv_sbg"].idxmax()]
+        key = f" Highest shifted-beta-geometric CLV: {best['segment']}, {_money(best['clv_sbg'], None)}."
+    else:
+        key = " No segment with enough customers (0 shown)."
+    return finish(fig, "Gross profit per customer.",
+                  alt=f"Bar chart, {lower_first(title)}: three lifetime-value estimates for each of {len(t)} segments.{key}")
 
 
 def revenue_by_segment_bars(table: pd.DataFrame, by: str, title: str):
@@ -169,8 +218,18 @@ def revenue_by_segment_bars(table: pd.DataFrame, by: str, title: str):
     ax.bar(t[by].astype(str), t["revenue"], color=PRIMARY)
     ax.yaxis.set_major_formatter(_money)
     for i, r in enumerate(t.itertuples()):
-        ax.text(i, r.revenue, f"{r.recurring_share_pct:.0f}% recurring", ha="center", va="bottom", fontsize=8, color=MUTED)
+        ax.annotate(f"{r.recurring_share_pct:.0f}% recurring", (i, r.revenue), textcoords="offset points", xytext=(0, 2),
+                    ha="center", va="bottom", fontsize=8, color=MUTED)
+    ax.set_ylim(0, max(float(t["revenue"].max()), 1.0) * 1.15 if len(t) else 1.0)  # room for the labels above the bars
     ax.set_ylabel("Revenue")
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(title)
-    return finish(fig)
+    fig.tight_layout()
+    fit_texts(ax, ax.texts, margin_px=4)
+    if len(t):
+        top = t.loc[t["revenue"].idxmax()]
+        alt = (f"Bar chart, {lower_first(title)}: revenue of each of {len(t)} segments with its recurring share. Largest: "
+               f"{top[by]}, {_money(top['revenue'], None)}, {top['recurring_share_pct']:.0f}% recurring.")
+    else:
+        alt = f"{title}: no segment with enough customers (0 shown)."
+    return finish(fig, alt=alt)

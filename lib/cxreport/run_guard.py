@@ -7,7 +7,10 @@
 - Leftovers: the run that takes the lock removes staging folders
   (``OUT/.staging-*``, ``OUT/.old-*``) that a killed run left, and ends the
   killed run's worker processes and kernels, found by the run token every
-  process of a run carries in its environment (``CXREPORT_RUN_TOKEN``).
+  process of a run carries in its environment (``CXREPORT_RUN_TOKEN``). A
+  year folder a run killed between the two renames of its swap had set aside
+  (``OUT/.old-<YEAR>-*``, no ``OUT/<YEAR>``) is put back first
+  (:func:`cxreport.build.stage.recover_interrupted_swaps`).
 - Signals: :func:`stop_on_signals` turns SIGTERM and SIGINT into
   :class:`Interrupted` after ending every child process (workers and their
   kernels), so the run's ``except`` clauses remove the staging folder; the
@@ -84,6 +87,9 @@ class RunLock:
         previous = _read_holder(fh.read())
         if previous.get("token"):
             end_processes_of_run(previous["token"])
+        from .build.stage import recover_interrupted_swaps
+
+        recover_interrupted_swaps(self.out_dir)  # a year renamed aside by a run killed mid-swap is put back first
         remove_leftovers(self.out_dir)
         fh.seek(0)
         fh.truncate()

@@ -69,6 +69,7 @@ class Settings(_Strict):
     organisation: str
     min_group_size: int = Field(ge=1, description="breakdowns with fewer answers show no score")
     confidence: float = Field(gt=0.5, lt=1, description="level of every confidence interval and test")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code of every amount of money, such as EUR")
     # survey scores
     survey_title: str
     small_sample_threshold: int = Field(ge=1, description="headline scores on fewer answers carry a warning")

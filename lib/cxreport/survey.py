@@ -28,8 +28,6 @@ CSAT_SCALE = (1, 2, 3, 4, 5)
 # from-data path). Reports never rely on them: ``cxreport.reports.survey_scores`` passes every
 # setting from params/defaults.yaml (``min_group_size``, ``small_sample_threshold``,
 # ``confidence``, ``nps_ci_method``) explicitly.
-DEFAULT_MIN_N = 5
-SMALL_SAMPLE_WARNING_N = 10
 MAX_DRIVERS = 15  # key drivers: the Shapley decomposition visits all 2^k subsets of k touchpoints
 FIRST_YEAR = "First-year users"
 EXPERIENCED = "Experienced users"
@@ -205,7 +203,7 @@ def nps_change(current: NpsResult, previous: NpsResult, alpha: float = 0.05) -> 
 
 
 def nps_by_group(
-    ltr: pd.Series, groups: pd.Series, min_n: int = DEFAULT_MIN_N, method: str = "auto", confidence: float = 0.95
+    ltr: pd.Series, groups: pd.Series, *, min_n: int, method: str, confidence: float
 ) -> pd.DataFrame:
     """NPS per group (e.g. per survey year), one row per group.
 
@@ -253,9 +251,10 @@ def touchpoint_summary(
     df: pd.DataFrame,
     columns: list[str] | None = None,
     labels: dict | None = None,
-    min_n: int = DEFAULT_MIN_N,
+    *,
+    min_n: int,
+    confidence: float,
     sort: bool = True,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Satisfaction per touchpoint (1-5): n, mean with t-interval, top-2-box share.
 
@@ -304,8 +303,9 @@ def compare_segments(
     segment: pd.Series,
     columns: list[str] | None = None,
     labels: dict | None = None,
-    min_n: int = DEFAULT_MIN_N,
-    alpha: float = 0.05,
+    *,
+    min_n: int,
+    alpha: float,
 ) -> pd.DataFrame:
     """Compare two segments' ratings per touchpoint.
 
@@ -476,7 +476,7 @@ def key_drivers(
 
 
 # ---------------------------------------------------------------- small samples
-def small_sample_warning(n: int, threshold: int = SMALL_SAMPLE_WARNING_N) -> str | None:
+def small_sample_warning(n: int, threshold: int) -> str | None:
     """A plain-words warning when a headline score rests on fewer than ``threshold`` answers.
 
     ``threshold`` is the report's ``small_sample_threshold`` parameter (params
@@ -516,10 +516,11 @@ def survey_headline(
     responses: pd.DataFrame,
     year: int,
     previous_year: int | None = None,
-    confidence: float = 0.95,
-    nps_method: str = "auto",
-    min_n: int = DEFAULT_MIN_N,
-    small_sample_threshold: int = SMALL_SAMPLE_WARNING_N,
+    *,
+    confidence: float,
+    nps_method: str,
+    min_n: int,
+    small_sample_threshold: int,
 ) -> dict:
     """The survey's headline figures for ``metrics.json`` and the report's summary.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..inputs import CONTRACTS, InputError, check_references, load, load_survey
+from ..inputs import CONTRACTS, InputError, check_references, input_path, load, load_survey
 from ..reporting import write_metrics, write_table
 from ..settings import Settings, settings_for
 
@@ -62,8 +62,8 @@ def load_inputs(data_dir: str | Path, requires: tuple[str, ...], optional: tuple
     data_dir = project_path(data_dir)
     frames, problems = {}, []
     for name in (*requires, *optional):
-        path = data_dir / name
-        if not path.is_file():
+        path = input_path(data_dir, name)  # NAME.csv, else NAME.xlsx
+        if path is None:
             if name in requires:
                 problems.append(f"{name}: file not found in {data_dir}")
             continue

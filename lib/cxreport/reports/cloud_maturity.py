@@ -34,13 +34,14 @@ import pandas as pd
 
 from .. import maturity as M
 from ..inputs import InputError
+from ..present.format import money, number, plural
 from ..settings import Settings
 from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
 
 ASSESSMENTS, ACCOUNTS, SURVEY, REVENUE = "maturity_assessments.csv", "accounts.csv", "survey_responses.csv", "revenue.csv"
 INPUTS = {"requires": (ASSESSMENTS, ACCOUNTS), "optional": (SURVEY, REVENUE)}
 SETTINGS = (
-    "organisation", "maturity_title", "min_group_size", "confidence", "nps_ci_method",
+    "organisation", "maturity_title", "min_group_size", "confidence", "currency", "nps_ci_method",
     "maturity_stages", "maturity_dimensions", "maturity_rubric", "maturity_accounts_shown",
 )
 # How the report shows its tables: column -> heading, and number formats (presentation only).
@@ -48,9 +49,10 @@ DISTRIBUTION_SHOWN = {"stage": "Stage", "stage_name": "Name", "n": "Customers", 
                       "ci_high": "95% CI high", "benchmark_pct": "IDC (%)", "expected": "Expected at IDC shares", "residual": "Residual"}
 DISTRIBUTION_FORMATS = {"Share (%)": "{:.1f}", "95% CI low": "{:.1f}", "95% CI high": "{:.1f}", "IDC (%)": "{:.0f}",
                         "Expected at IDC shares": "{:.0f}", "Residual": "{:+.1f}"}
-REVENUE_SHOWN = {"stage": "Stage", "stage_name": "Name", "customers": "Customers", "revenue": "Revenue",
+REVENUE_SHOWN = {"stage_name": "Stage", "customers": "Customers", "revenue": "Revenue",  # stages by name, never 1.000000
                  "revenue_share_pct": "Share of revenue (%)", "recurring_share_pct": "Recurring (%)", "arpa": "ARPA (Dec MRR)"}
-REVENUE_FORMATS = {"Revenue": "{:,.0f}", "Share of revenue (%)": "{:.1f}", "Recurring (%)": "{:.1f}", "ARPA (Dec MRR)": "{:,.0f}"}
+REVENUE_FORMATS = {"Customers": number, "Revenue": number, "Share of revenue (%)": lambda x: number(x, 1),
+                   "Recurring (%)": lambda x: number(x, 1), "ARPA (Dec MRR)": number}  # house number style (present.format)
 ACCOUNTS_SHOWN = {"name": "Account", "customer_id": "Customer", "partner_id": "Partner", "stage_name": "Stage",
                   "weakest_dimension": "Weakest dimension", "movement": "Since last year", "target_stage": "Target", "gap_to_target": "Gap"}
 # accounts.csv columns the report segments the customers by, with their labels.
@@ -113,6 +115,7 @@ class CloudMaturity(ReportModel):
     title: str
     min_group_size: int
     confidence: float
+    currency: str  # ISO code of revenue and ARPA
     # settings as the report uses them: stage names and plays (maturity_stages), dimensions, rule
     stages: pd.DataFrame  # index 1-5: name, idc_pct, benchmark (0-1), next_play
     stage_names: list[str]
@@ -219,16 +222,31 @@ class CloudMaturity(ReportModel):
     def kpis(self) -> list[tuple[str, str, str]]:
         """The four headline cards: customers assessed, largest group, moved up, expect to reach the top stage."""
         return [
-            ("Customers assessed", f"{self.n_assessed}",
-             f"latest assessment in {self.year}" + (f"; {self.n_unstaged} incomplete" if self.n_unstaged else "")),
+            ("Customers assessed", number(self.n_assessed),
+             f"latest assessment in {self.year}" + (f"; {number(self.n_unstaged)} incomplete" if self.n_unstaged else "")),
             ("Largest group", self.largest_stage_name,
              f"{self.largest_stage_pct:.1f}% of customers (IDC {self.largest_stage_benchmark_pct:.0f}%)"),
             (f"Moved up since {self.previous_year}", f"{self.moved_up_pct:.1f}%" if self.moved_up_pct is not None else "–",
-             f"95% CI {self.moved_up_ci[0]:.1f}–{self.moved_up_ci[1]:.1f}%, n = {self.n_both}" if self.moved_up_ci
+             f"95% CI {self.moved_up_ci[0]:.1f}–{self.moved_up_ci[1]:.1f}%, n = {number(self.n_both)}" if self.moved_up_ci
              else f"no customer assessed in both {self.previous_year} and {self.year}"),
             (f"Expect to be {self.stage_names[-1]}", f"{self.expect_optimized_pct:.1f}%" if self.expect_optimized_pct is not None else "–",
-             f"in two years, n = {self.target_n} (IDC {self.idc_expect_optimized_pct:.0f}%)" if self.target_n else "no target stages given"),
+             f"in two years, n = {number(self.target_n)} (IDC {self.idc_expect_optimized_pct:.0f}%)" if self.target_n else "no target stages given"),
         ]
+
+    @property
+    def title_text(self) -> str:
+        """The title and the report's line (organisation, customers assessed, dates), numbers in house style.
+
+        For the notebook's opening cell, which today writes ``{r.n_assessed}`` bare ("1178 customers").
+        """
+        return f"# {self.title} {self.year}\n**{self.organisation}** · {plural(self.n_assessed, 'customer')} {self.period}"
+
+    @property
+    def accounts_text(self) -> str:
+        """The heading and lead of the account list, numbers in house style (for the notebook's account-list cell)."""
+        return (f"## Accounts to act on first\nThe {number(self.accounts_shown)} accounts with the largest gap between where they are "
+                f"and where they expect to be in two years. The full list of {plural(len(self.accounts), 'assessed account')}, with "
+                "stage, weakest dimension, movement and next play, is the table `maturity_accounts.csv`.")
 
     @property
     def weakest_text(self) -> str:
@@ -243,7 +261,7 @@ class CloudMaturity(ReportModel):
         """Moved up / stayed / moved down since the previous year, or why movement is unknown."""
         if not self.n_both:
             return self.reason("movement.moved_up_pct")
-        return (f"Of the **{self.n_both}** customers assessed in both {self.previous_year} and {self.year}, **{self.moved_up_pct:.1f}%** "
+        return (f"Of the **{number(self.n_both)}** customers assessed in both {self.previous_year} and {self.year}, **{self.moved_up_pct:.1f}%** "
                 f"moved up at least one stage (95% CI {self.moved_up_ci[0]:.1f}% to {self.moved_up_ci[1]:.1f}%), {self.stayed_pct:.1f}% "
                 f"stayed and {self.moved_down_pct:.1f}% moved down: on average {self.mean_change:+.2f} stages per customer.")
 
@@ -253,7 +271,7 @@ class CloudMaturity(ReportModel):
         if not self.target_n:
             return self.reason("target.mean_gap")
         ci = f" (95% CI {self.mean_gap_ci[0]:.2f} to {self.mean_gap_ci[1]:.2f})" if self.mean_gap_ci else ""
-        return (f"### Where customers expect to be in two years\n{self.target_n} customers gave the stage they expect to reach in two "
+        return (f"### Where customers expect to be in two years\n{plural(self.target_n, 'customer')} gave the stage they expect to reach in two "
                 f"years. **{self.expect_optimized_pct:.1f}%** expect to be {self.stage_names[-1]} (95% CI {self.expect_optimized_ci[0]:.1f}% "
                 f"to {self.expect_optimized_ci[1]:.1f}%; IDC found {self.idc_expect_optimized_pct:.0f}%), and on average they aim "
                 f"**{self.mean_gap:.1f} stages** above where they are today{ci}. {self.above_pct:.1f}% aim higher than today, "
@@ -264,7 +282,8 @@ class CloudMaturity(ReportModel):
         """The stage with the largest share of the year's revenue and the range of ARPA, or why revenue is unknown."""
         if self.revenue_by_stage is None:
             return self.reason("revenue_by_stage")
-        arpa = (f"ARPA ranges from {self.arpa_min:.0f} to {self.arpa_max:.0f} a month across the stages."
+        arpa = (f"ARPA ranges from {money(self.arpa_min, self.currency)} to {money(self.arpa_max, self.currency)} a month across "
+                "the stages."
                 if self.arpa_min is not None else self.reason("arpa_min"))
         return (f"**{self.revenue_top_stage_name}** customers bring the largest share of {self.year} revenue "
                 f"({self.revenue_top_share_pct:.1f}%). " + arpa)
@@ -274,13 +293,13 @@ class CloudMaturity(ReportModel):
         """How many respondents link to an assessed account and whether satisfaction changes with stage, or why not shown."""
         if self.satisfaction is None:
             return self.reason("satisfaction")
-        return (f"{self.survey_linked} of the {self.year} survey respondents belong to an assessed account. {self.satisfaction_text} "
+        return (f"{number(self.survey_linked)} of the {self.year} survey respondents belong to an assessed account. {self.satisfaction_text} "
                 "With few respondents per stage the intervals are wide; compare stages only where they do not overlap.")
 
     @property
     def plays_text(self) -> str:
         """One bullet per stage: its customers, the dimension to focus on (where profiled) and its next play."""
-        return "\n".join(f"- **{p.stage}. {p.stage_name}** ({p.customers} customers"
+        return "\n".join(f"- **{p.stage}. {p.stage_name}** ({plural(p.customers, 'customer')}"
                          + (f"; focus on {p.focus.lower()}" if isinstance(p.focus, str) else "") + f"): {p.next_play}"
                          for p in self.plays.itertuples())
 
@@ -409,6 +428,16 @@ def _revenue_by_stage(ledger: pd.DataFrame, staged: pd.DataFrame, table: pd.Data
     return out.reset_index()
 
 
+def _fit_text(fit: dict, dist: pd.DataFrame) -> str:
+    """:func:`cxreport.maturity.describe_fit` with its count in house style ("with 1,178 customers").
+
+    The domain function writes the count bare; until it uses :mod:`cxreport.present.format` itself,
+    the report states it with thousands separators here.
+    """
+    text = M.describe_fit(fit, dist)
+    return text.replace(f"with {fit['n']} customers", f"with {plural(fit['n'], 'customer')}")
+
+
 def build(inputs: Inputs, settings: Settings, year: int) -> CloudMaturity:
     """The cloud-maturity report of ``year`` from validated input frames (no file I/O).
 
@@ -520,14 +549,14 @@ def build(inputs: Inputs, settings: Settings, year: int) -> CloudMaturity:
 
     return CloudMaturity(
         year=year, previous_year=year - 1, organisation=s.organisation, title=s.maturity_title,
-        min_group_size=s.min_group_size, confidence=s.confidence,
+        min_group_size=s.min_group_size, confidence=s.confidence, currency=s.currency,
         stages=table, stage_names=names, dimensions=dims, unlabelled_dimensions=dims.index[~dims["configured"]].tolist(),
         rubric_method=rubric["method"], rubric_text=M.describe_rubric(rubric, dims),
         n_latest=len(placed), n_assessed=len(staged), n_unstaged=len(placed) - len(staged),
         first_assessed=staged["assessed_on"].min().date(), last_assessed=staged["assessed_on"].max().date(),
         distribution=dist, fit_statistic=known(fit["statistic"]), fit_df=int(fit["df"]), fit_p_value=known(fit["p_value"]),
         fit_significant=bool(fit["significant"]), fit_small_expected=bool(fit["small_expected"]),
-        fit_min_expected=known(fit["min_expected"]), fit_note=fit["note"], fit_text=M.describe_fit(fit, dist),
+        fit_min_expected=known(fit["min_expected"]), fit_note=fit["note"], fit_text=_fit_text(fit, dist),
         largest_stage_name=str(top["stage_name"]), largest_stage_pct=float(top["share_pct"]),
         largest_stage_benchmark_pct=float(top["benchmark_pct"]),
         segments=segments, profile=profile, weakest=weakest, plays=plays,

@@ -25,16 +25,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from .. import clv, cohorts, maturity, revenue, survival
 from ..inputs import InputError
+from ..present.format import money, number, p_value, percent, plural, sentence_case
 from ..settings import Settings
 from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
 
 INPUTS = {"requires": ("revenue.csv", "accounts.csv"), "optional": ("survey_responses.csv", "maturity_assessments.csv")}
-SETTINGS = ("organisation", "clv_title", "min_group_size", "confidence", "clv_discount_rate", "clv_window_months",
+SETTINGS = ("organisation", "clv_title", "min_group_size", "confidence", "currency", "clv_discount_rate", "clv_window_months",
             "clv_account_segment", "clv_accounts_shown", "cloud_revenue_types", "revenue_benchmarks", "maturity_stages",
             "maturity_dimensions", "maturity_rubric")
 
@@ -109,6 +111,7 @@ class ClvChurnReport(ReportModel):
     organisation: str
     title: str
     confidence: float
+    currency: str  # ISO code of every amount (MRR, ARPA, CLV, remaining value)
     min_group_size: int
     discount_rate: float
     discount_rate_monthly: float
@@ -345,9 +348,24 @@ def _cox(key: str, title: str, frame: pd.DataFrame, categorical: dict, numeric: 
     hr, info = survival.cox_hazard_ratios(frame, categorical, numeric, confidence=settings.confidence, labels=COX_LABELS)
     if len(hr):
         hr["display"] = [f"{r.label}: {r.level}" if isinstance(r.level, str) else r.label for r in hr.itertuples()]
-    lines = [survival.describe_hazard_ratio(r, settings.confidence, 1 - settings.confidence) for _, r in hr.iterrows()]
+    lines = [hazard_text(r, settings.confidence, 1 - settings.confidence) for _, r in hr.iterrows()]
     return CoxModel(key=key, title=title, n=int(info["n"]), events=int(info["events"]), parameters=int(info["parameters"]),
                     table=hr, lines=lines, dropped=list(info.get("dropped") or []), caveat=survival.cox_caveat(info))
+
+
+def hazard_text(row, confidence: float = 0.95, alpha: float = 0.05, unit: str = "one point") -> str:
+    """One hazard ratio in words (the wording of :func:`cxreport.survival.describe_hazard_ratio`, numbers in house style), e.g.
+
+    "NPS category Detractor: these customers leave 4.9 times as fast as Promoter customers (95% CI 0.25 to 93.60; p = 0.294, could be chance)."
+    """
+    ci = f"{confidence:.0%} CI {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}; {p_value(row['p'])}"
+    verdict = "statistically significant" if row["p"] < alpha else "could be chance"
+    hr = row["hr"]
+    speed = (f"{number(hr, 1)} times as fast as" if hr >= 1
+             else f"{number(hr, 2)} times as fast as (that is {percent(100 * (1 - hr), 0)} slower than)")
+    if isinstance(row.get("level"), str):
+        return f"{row['label']} {row['level']}: these customers leave {speed} {row['reference']} customers ({ci}, {verdict})."
+    return f"Each {unit} more of {row['label']} goes with customers leaving {speed} otherwise ({ci}, {verdict})."
 
 
 def _row_value(row, col):
@@ -680,7 +698,8 @@ def build(inputs: Inputs, settings: Settings, year: int) -> ClvChurnReport:
 
     in_year = movements[movements["month"].dt.year == year].reset_index(drop=True)
     return ClvChurnReport(
-        year=year, organisation=s.organisation, title=s.clv_title, confidence=s.confidence, min_group_size=s.min_group_size,
+        year=year, organisation=s.organisation, title=s.clv_title, confidence=s.confidence, currency=s.currency,
+        min_group_size=s.min_group_size,
         discount_rate=s.clv_discount_rate, discount_rate_monthly=d_month, window_months=s.clv_window_months, benchmarks=bench,
         ledger_first_month=str(first_month), ledger_last_month=str(last_month),
         active_customers=int(h["active_customers"]), mrr_start=mrr_start, mrr_end=float(br["closing_mrr"]), mrr_growth_pct=growth,
@@ -722,24 +741,24 @@ __all__ = ["INPUTS", "SETTINGS", "ClvChurnReport", "SurvivalSection", "CoxModel"
 
 
 # ---------------------------------------------------------------- the report's sentences
-def _money(x: float | None) -> str:
-    return f"{x:,.0f}"
-
-
 def _pct(x: float, digits: int = 1) -> str:
-    return f"{x:.{digits}f}%"
+    return percent(x, digits)
 
 
 def kpis(r: ClvChurnReport) -> list[tuple[str, str, str]]:
     """The headline cards (label, value, detail); an unknown figure shows "unknown" and a short why."""
     b = r.benchmarks
+
+    def _money(x):
+        return money(x, r.currency)
+
     return [
         ("MRR, December", _money(r.mrr_end),
          f"{r.mrr_growth_pct:+.1f}% over the year" if r.mrr_growth_pct is not None else "growth unknown: see below"),
         ("Net revenue retention", _pct(r.nrr_pct) if r.nrr_pct is not None else "unknown",
          f"gross {_pct(r.grr_pct)}" if r.grr_pct is not None else f"no December {r.year - 1} book to follow"),
         ("Customers lost in the year", _pct(r.logo_churn_pct) if r.logo_churn_pct is not None else "unknown",
-         (f"{r.customers_churned} of {r.customers_start}; " if r.logo_churn_pct is not None else "")
+         (f"{number(r.customers_churned)} of {number(r.customers_start)}; " if r.logo_churn_pct is not None else "")
          + f"best partners < {b['best_annual_logo_churn_pct']:g}%"),
         ("Recurring share of revenue", _pct(r.recurring_share_pct) if r.recurring_share_pct is not None else "unknown",
          f"top quartile > {b['recurring_share_top_quartile_pct']:g}%"),
@@ -756,9 +775,13 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
     y, u, b = r.year, r.unknowns, r.benchmarks
     br = r.bridge
     out = {}
+
+    def _money(x):
+        return money(x, r.currency)
+
     moves = (f"New customers added {_money(br['new'])} and existing customers expanded by {_money(br['expansion'])}; contraction "
              f"took {_money(abs(br['contraction']))} and customers who left took {_money(abs(br['churned']))}. "
-             f"{_money(br['reactivation'])} came back with returning customers.")
+             f"{sentence_case(_money(br['reactivation']))} came back with returning customers.")
     if r.mrr_end == 0 and not r.mrr_start:
         out["bridge"] = (f"No customer had recurring revenue in December {y}"
                          + (" or a year earlier" if r.mrr_start == 0 else "") + ", so there is no MRR to follow."
@@ -772,7 +795,8 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
     if r.logo_retention_pct is None:
         ret = f"{u.get('logo_retention_pct')} Logo retention, NRR and GRR are therefore unknown."
     else:
-        ret = (f"Of the {r.customers_start} customers active in December {y - 1}, **{r.customers_retained}** were still customers in "
+        ret = (f"Of the {plural(r.customers_start, 'customer')} active in December {y - 1}, **{number(r.customers_retained)}** "
+               f"{'was a customer' if r.customers_retained == 1 else 'were still customers'} in "
                f"December {y} (logo retention {_pct(r.logo_retention_pct)}, so **{_pct(r.logo_churn_pct)}** were lost; the best "
                f"partners lose under {b['best_annual_logo_churn_pct']:g}% a year). NRR is **{_pct(r.nrr_pct)}** and GRR "
                f"**{_pct(r.grr_pct)}**: expansion of {_money(r.retention_expansion)} against contraction of "
@@ -780,8 +804,8 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
     if r.monthly_logo_churn_pct is None:
         ret += f" Monthly churn is unknown: {u.get('monthly_logo_churn_pct')[0].lower()}{u.get('monthly_logo_churn_pct')[1:]}"
     else:
-        ret += (f" Month by month, {r.monthly_logo_churn_pct:.2f}% of active customers left ({r.monthly_churned_customers} in "
-                f"{r.customer_months:,} customer-months, {_pct(r.annualised_churn_pct)} a year).")
+        ret += (f" Month by month, {_pct(r.monthly_logo_churn_pct, 2)} of active customers left ({number(r.monthly_churned_customers)} in "
+                f"{plural(r.customer_months, 'customer-month')}, {_pct(r.annualised_churn_pct)} a year).")
     out["retention"] = ret
     if r.recurring_share_pct is None:
         rec = f"The recurring share of revenue is unknown: {u.get('recurring_share_pct')}"
@@ -790,8 +814,9 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
                f"{b['recurring_share_top_quartile_pct']:g}% is the top quartile of partners, and half of partners earn more than "
                f"{b['recurring_share_median_pct']:g}%.")
     if r.cloud_recurring_ratio is not None:
-        rec += (f" Partners whose customers' revenue is mostly cloud ({r.cloud_units_mostly_cloud} partners) have a recurring share of "
-                f"{_pct(r.cloud_recurring_share_pct)} against {_pct(r.other_recurring_share_pct)} for the other {r.cloud_units_other}: "
+        rec += (f" Partners whose customers' revenue is mostly cloud ({plural(r.cloud_units_mostly_cloud, 'partner')}) have a recurring "
+                f"share of {_pct(r.cloud_recurring_share_pct)} against {_pct(r.other_recurring_share_pct)} for the other "
+                f"{number(r.cloud_units_other)}: "
                 f"**{r.cloud_recurring_ratio:.1f} times** as much (the source reports {b['cloud_recurring_multiple']:g}x).")
     else:
         rec += " " + u.get("cloud_recurring_ratio")
@@ -803,10 +828,10 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
         if r.never_active_nonrecurring:
             kinds = r.never_active_types
             kinds = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else (kinds[0] if kinds else "non-recurring")
-            parts.append(f"{r.never_active_nonrecurring} with only {kinds} revenue")
+            parts.append(f"{number(r.never_active_nonrecurring)} with only {kinds} revenue")
         if r.never_active_zero_recurring:
-            parts.append(f"{r.never_active_zero_recurring} whose recurring rows all have a zero amount")
-        out["never_active"] = (f"{r.never_active} customers in the ledger never had recurring revenue ({'; '.join(parts)}): their "
+            parts.append(f"{number(r.never_active_zero_recurring)} whose recurring rows all have a zero amount")
+        out["never_active"] = (f"{plural(r.never_active, 'customer')} in the ledger never had recurring revenue ({'; '.join(parts)}): their "
                                "revenue is in the totals above, but they are never active customers and so are not in MRR, "
                                "retention, cohorts or lifetimes.")
     c = []
@@ -827,7 +852,7 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
     out["cohorts_shown"] += f" {r.first_cohort_note}" if r.first_cohort_note else ""
     out["cox_notes"] = " ".join(r.cox_notes)
     out["by_type"] = "" if r.has_costs else u.get("recurring_gross_margin_pct")
-    out["survey_link"] = (f"{r.survey_answers} customers answered the survey; {r.survey_linked} of them link to an active customer "
+    out["survey_link"] = (f"{plural(r.survey_answers, 'customer')} answered the survey; {number(r.survey_linked)} of them link to an active customer "
                           "in the ledger at the time of their answer." if r.survey_linked is not None else u.get("survey_linked"))
     def lower(text):
         return text[0].lower() + text[1:]
@@ -835,7 +860,7 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
     if r.clv_arpa is None:
         out["clv"] = f"Lifetime value is unknown: {lower(u.get('clv_sbg') or u.get('clv_arpa'))}"
     else:
-        churn = (f" and {r.clv_monthly_churn_pct:.2f}% of customers leave each month" if r.clv_monthly_churn_pct is not None else "")
+        churn = (f" and {_pct(r.clv_monthly_churn_pct, 2)} of customers leave each month" if r.clv_monthly_churn_pct is not None else "")
         if r.clv_gross_margin_pct is None:
             s = [f"Across all customers ARPA is {_money(r.clv_arpa)} a month{churn}. {u.get('clv_gross_margin_pct')} Without a margin "
                  "there is no money value of a customer's lifetime."]
@@ -844,22 +869,22 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
                  f"{_pct(r.clv_gross_margin_pct)}{churn}."]
             if r.clv_simple is not None:
                 s.append(f"The simple formula gives a lifetime value of **{_money(r.clv_simple)}** (an expected lifetime of "
-                         f"{r.expected_lifetime_months_simple:.0f} months, undiscounted); discounted at {r.discount_rate:.0%} a year with "
+                         f"{plural(round(r.expected_lifetime_months_simple), 'month')}, undiscounted); discounted at {r.discount_rate:.0%} a year with "
                          f"the same constant churn it is {_money(r.clv_simple_discounted)}.")
             else:
                 s.append(f"The simple formula gives no value: {lower(u.get('clv_simple'))}")
         if r.sbg_gamma is None:
             s.append(f"The sBG model gives no value: {lower(u.get('sbg_gamma'))}")
         else:
-            s.append(f"The sBG model (γ = {r.sbg_gamma:.2f}, δ = {r.sbg_delta:.2f}) expects {_pct(r.sbg_first_year_churn_pct)} of new "
+            s.append(f"The sBG model (γ = {number(r.sbg_gamma, 2)}, δ = {number(r.sbg_delta, 2)}) expects {_pct(r.sbg_first_year_churn_pct)} of new "
                      "customers to leave within their first year"
-                     + (f" and values a new customer at **{_money(r.clv_sbg)}** ({r.del_months:.0f} discounted months)."
-                        if r.clv_sbg is not None else f" ({r.del_months:.0f} discounted months of lifetime)."))
+                     + (f" and values a new customer at **{_money(r.clv_sbg)}** ({number(r.del_months)} discounted months)."
+                        if r.clv_sbg is not None else f" ({number(r.del_months)} discounted months of lifetime)."))
         out["clv"] = " ".join(s)
     out["clv_why"] = "" if r.clv_simple is None or r.clv_sbg is None else ("Why they differ: today's churn rate is measured on the current book, which is mostly long-standing, loyal "
                       "customers, while a new customer faces the higher churn of the first months; and customers differ, so the "
                       "survivors' retention keeps rising, which a constant rate misses. "
-                      + (f"Here the sBG value is {abs(r.sbg_vs_simple_pct):.0f}% {'above' if r.sbg_vs_simple_pct > 0 else 'below'} "
+                      + (f"Here the sBG value is {percent(abs(r.sbg_vs_simple_pct), 0)} {'above' if r.sbg_vs_simple_pct > 0 else 'below'} "
                          "the discounted constant-churn value. " if r.sbg_vs_simple_pct is not None else "")
                       + "The simple formula is also undiscounted: a profit ten years out counts as much as one today, which inflates "
                       "it whenever churn is low. Use the sBG figure to value a new customer of a segment, and the simple one as a "
@@ -871,11 +896,12 @@ def texts(r: ClvChurnReport) -> dict[str, str]:
     if r.current_customers == 0:
         out["accounts"] = f"No customer had recurring revenue in December {y}, so there is no account to look after."
     elif r.expected_remaining_value is None:
-        out["accounts"] = (f"{r.current_customers} current customers; their expected remaining value is unknown: "
+        out["accounts"] = (f"{plural(r.current_customers, 'current customer')}; their expected remaining value is unknown: "
                            f"{u.get('expected_remaining_value')[0].lower()}{u.get('expected_remaining_value')[1:]} The "
                            f"{len(r.accounts_watch)} listed are those with the largest MRR among them.")
     else:
-        out["accounts"] = (f"{r.current_customers} current customers hold an expected remaining value of "
+        out["accounts"] = (f"{plural(r.current_customers, 'current customer')} "
+                           f"{'holds' if r.current_customers == 1 else 'hold'} an expected remaining value of "
                            f"**{_money(r.expected_remaining_value)}**. The {len(r.accounts_watch)} with the most value at risk "
                            "(remaining value × 12-month churn risk):")
     if r.account_segment_note:
@@ -900,12 +926,27 @@ def section_text(sec: SurvivalSection, min_group_size: int) -> str:
     head = f"{sec.intro}\n\n{head}" if sec.intro else head
     if sec.p is None:
         return f"{head} {sec.reason}{hidden}"
-    return (f"{head} Log-rank test: chi² = {sec.chi2:.1f} on {sec.df} df, p = {sec.p:.3g}: "
+    return (f"{head} Log-rank test: chi² = {number(sec.chi2, 1)} on {sec.df} df, {p_value(sec.p)}: "
             + ("the segments differ by more than chance." if sec.significant else "the differences could be chance.") + hidden)
 
 
 # ---------------------------------------------------------------- tables as the report shows them
-_MONEY, _ONE, _TWO, _INT = "{:,.0f}", "{:.1f}", "{:.2f}", "{:.0f}"
+# Cell formats, from the one home of number style (amounts are in the ``currency`` setting, named in the captions)
+def _MONEY(x):
+    return number(x)
+
+
+def _ONE(x):
+    return number(x, 1)
+
+
+def _TWO(x):
+    return number(x, 2)
+
+
+def _INT(x):
+    return number(x)
+
 
 
 def _view(frame: pd.DataFrame, columns: dict, formats: dict, caption: str | None = None) -> dict:
@@ -922,13 +963,13 @@ def view(r: ClvChurnReport, name: str) -> dict:
         cols = {"month": "Month", "opening_mrr": "Opening MRR", "new": "New", "reactivation": "Reactivation", "expansion": "Expansion",
                 "contraction": "Contraction", "churned": "Churned", "closing_mrr": "Closing MRR", "customers": "Active customers",
                 "churned_customers": "Customers lost"}
-        return _view(m, cols, dict.fromkeys(list(cols.values())[1:8], _MONEY), f"MRR movements by month, {r.year}")
+        return _view(m, cols, dict.fromkeys(list(cols.values())[1:8], _MONEY), f"MRR movements by month, {r.year} ({r.currency})")
     if name == "by_type":
         t = r.revenue_by_type.assign(recurring=r.revenue_by_type["recurring"].map({True: "yes", False: "no"}))
         cols = {"label": "Revenue type", "recurring": "Recurring", "revenue": "Revenue", "share_pct": "Share (%)",
                 "gross_profit": "Gross profit", "margin_pct": "Margin (%)"}
         return _view(t, cols, {"Revenue": _MONEY, "Share (%)": _ONE, "Gross profit": _MONEY, "Margin (%)": _ONE},
-                     f"Revenue by type, {r.year}")
+                     f"Revenue by type, {r.year} ({r.currency})")
     if name == "accounts":
         cols = {"customer_id": "Customer", "name": "Name", "tenure_months": "Tenure (m)", "mrr": "MRR", "churn_risk_pct": "Risk 12 m (%)",
                 "expected_remaining_value": "Remaining value", "nps_category": "NPS", "stage_name": "Stage"}
@@ -963,7 +1004,7 @@ def cox_text(cox: CoxModel) -> str:
     """One Cox model in words: who it covers, each hazard ratio, and the terms left out."""
     lines = []
     if cox.key == "maturity" and cox.lines:
-        lines.append(f"On the larger group of {cox.n} assessed customers ({cox.events} of whom left since their assessment), "
+        lines.append(f"On the larger group of {plural(cox.n, 'assessed customer')} ({number(cox.events)} of whom left since their assessment), "
                      "maturity and size alone:\n")
     lines += [f"- {line}" for line in cox.lines]
     if cox.dropped:

@@ -24,6 +24,7 @@ import pandas as pd
 from .. import customer_success as cs
 from .. import partners as pt
 from ..params import ParamsError
+from ..present.format import money, number, p_value, plural
 from ..reporting import fmt_num, fmt_pct
 from ..settings import Settings
 from ..suppression import fewer_than
@@ -31,7 +32,7 @@ from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_set
 
 INPUTS = {"requires": ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv"), "optional": ()}
 SETTINGS = (
-    "organisation", "programme_name", "min_group_size", "confidence", "nps_ci_method", "partner_min_ranked_responses",
+    "organisation", "programme_name", "min_group_size", "confidence", "currency", "nps_ci_method", "partner_min_ranked_responses",
     "funnel_levels", "funnel_adjust_overdispersion", "csat_index_min_responses", "csat_index_max_per_organisation",
     "csat_index_checkpoint", "nsat_mapping", "consumption_rates", "deployment_min_usage", "usage_refresh_day",
 )
@@ -180,8 +181,8 @@ class PartnerProgramme(ReportModel):
         period = (f"{self.first_answer:%-d %B} to {self.last_answer:%-d %B %Y}" if self.responses
                   else f"none submitted in {self.year}")
         return (f"# {self.programme_name}: partner scorecards {self.year}\n"
-                f"**{self.organisation}** · {self.responses} customer answer{_s(self.responses)} about {self.answered} of "
-                f"{self.partners} partners, {period}\n\n"
+                f"**{self.organisation}** · {plural(self.responses, 'customer answer')} about {number(self.answered)} of "
+                f"{plural(self.partners, 'partner')}, {period}\n\n"
                 "Every year we ask each customer how likely they are to recommend us, and how satisfied they are, and score each\n"
                 "partner on its own customers' answers, quarter by quarter, as Sage does for its partners. This overview shows how the\n"
                 "partners compare (and which stand out beyond chance), whether they meet Microsoft's CSAT-index rules, and how their\n"
@@ -192,10 +193,10 @@ class PartnerProgramme(ReportModel):
         s = self.settings
         return [
             ("Programme NPS", fmt_num(self.nps),
-             f"95% CI {self.nps_ci95[0]:.1f} to {self.nps_ci95[1]:.1f}, n = {self.nps_n}" if self.nps_ci95 else self.reason("nps.score")),
+             f"95% CI {number(self.nps_ci95[0], 1)} to {number(self.nps_ci95[1], 1)}, n = {number(self.nps_n)}" if self.nps_ci95 else self.reason("nps.score")),
             ("Likely to recommend", f"{fmt_num(self.ltr)} / 10", "mean 0-10 answer" if self.ltr is not None else self.reason("nps.ltr")),
-            ("CSAT index met", f"{self.met} of {self.partners}", f"partners with ≥ {s.csat_index_min_responses} counted answers"),
-            ("Consumption growth", f"{self.yoy_pct:+.1f}%" if self.yoy_pct is not None else "–",
+            ("CSAT index met", f"{number(self.met)} of {number(self.partners)}", f"partners with ≥ {s.csat_index_min_responses} counted answers"),
+            ("Consumption growth", number(self.yoy_pct, 1, signed=True) + "%" if self.yoy_pct is not None else "–",
              f"{self.month:%b %Y} vs {self.month - 12:%b %Y}" if self.yoy_pct is not None else self.reason("customer_success.yoy_pct")),
         ]
 
@@ -205,17 +206,17 @@ class PartnerProgramme(ReportModel):
             return f"{self.reason('ranked_nps_range')} No partner is compared, and no distribution is drawn."
         (low, high), (q1, q3) = self.ranked_nps_range, self.ranked_nps_quartiles
         if self.ranked == 1:
-            return (f"**1** of the {self.answered} partner{_s(self.answered)} with answers has at least "
+            return (f"**1** of the {plural(self.answered, 'partner')} with answers has at least "
                     f"{self.settings.partner_min_ranked_responses} and is ranked. Its NPS is **{low:.0f}**, against a programme NPS "
                     f"of **{self.funnel_target:.1f}**.")
-        return (f"**{self.ranked}** of the {self.answered} partners with answers have at least "
+        return (f"**{number(self.ranked)}** of the {plural(self.answered, 'partner')} with answers have at least "
                 f"{self.settings.partner_min_ranked_responses} and are ranked. Their NPS ranges from **{low:.0f}** to **{high:.0f}** "
                 f"around a programme NPS of **{self.funnel_target:.1f}**; the middle half lies between {q1:.0f} and {q3:.0f}.")
 
     def funnel_text(self) -> str:
         """Whether the funnel limits are widened for over-dispersion, and the partners below and above them (by name)."""
         if self.adjusted and self.phi is not None and self.phi_p_value is not None:
-            phi = (f"Partners differ more than chance alone explains (over-dispersion φ = {self.phi:.2f}, p = {self.phi_p_value:.3f}), "
+            phi = (f"Partners differ more than chance alone explains (over-dispersion φ = {self.phi:.2f}, {p_value(self.phi_p_value)}), "
                    "so the limits are widened by √φ: only partners that stand out from the usual partner-to-partner spread are flagged.")
         elif self.phi is not None:
             phi = f"Partners differ about as much as chance explains (φ = {self.phi:.2f}), so the limits are not widened."
@@ -230,29 +231,30 @@ class PartnerProgramme(ReportModel):
         n = self.suppressed
         if not n:
             return ""
-        return (f"{n} partner{_s(n)} with answers but {fewer_than(self.settings.min_group_size)} {'is' if n == 1 else 'are'} not shown: "
+        return (f"{plural(n, 'partner')} with answers but {fewer_than(self.settings.min_group_size)} {'is' if n == 1 else 'are'} not shown: "
                 "on so few answers a score would give individual customers' answers away, so no score is published for them "
                 "anywhere in this report or its tables (their answers still count in the programme figures).")
 
     def quarters_text(self) -> str:
         """The programme NPS over the rolling year to Q4 and the partners whose score changed significantly."""
         moved = self.moved
-        nps = (f"Over the rolling year to Q4 {self.year} the programme NPS is **{self.nps:.1f}** (n = {self.nps_n}). "
+        nps = (f"Over the rolling year to Q4 {self.year} the programme NPS is **{self.nps:.1f}** (n = {number(self.nps_n)}). "
                if self.nps is not None else f"{self.reason('nps.score')} ")
         if not len(moved):
             return nps + ("No partner's score changed significantly from the year before; with these sample sizes only large "
                           "moves can be told apart from chance.")
-        return (nps + f"Among partners with at least {self.settings.min_group_size} answers in both years, {len(moved)} changed "
+        return (nps + f"Among partners with at least {self.settings.min_group_size} answers in both years, {number(len(moved))} changed "
                 "significantly: " + ", ".join(f"{m.name} ({m.change:+.0f})" for m in moved.itertuples()) + ".")
 
     def csat_text(self) -> str:
         """Partners meeting Microsoft's CSAT-index rule, the programme NSAT and the answers set aside by the cap."""
         s = self.settings
         nsat = f"The programme's NSAT is **{self.nsat:.0f}**. " if self.nsat is not None else f"{self.reason('csat_index.nsat')} "
-        cap = (f"The cap of {s.csat_index_max_per_organisation} per organisation set aside {self.answers_not_counted} "
-               f"answer{_s(self.answers_not_counted)} ({', '.join(self.capped_names)})." if self.capped_names
+        cap = (f"The cap of {s.csat_index_max_per_organisation} per organisation set aside "
+               f"{plural(self.answers_not_counted, 'answer')} ({', '.join(self.capped_names)})." if self.capped_names
                else "No organisation answered more than the cap.")
-        return f"**{self.met}** of {self.partners} partners met the rule in {self.year}; **{self.short}** did not (yet). " + nsat + cap
+        return (f"**{number(self.met)}** of {plural(self.partners, 'partner')} met the rule in {self.year}; **{number(self.short)}** "
+                "did not (yet). " + nsat + cap)
 
     def risk_text(self) -> str:
         """The partners at risk at the checkpoint, how many still met the rule, and the answers a month they needed."""
@@ -261,8 +263,9 @@ class PartnerProgramme(ReportModel):
             return f"On {self.checkpoint:%-d %B} no partner was at risk."
         needed = (f" Those at risk needed on average {self.at_risk_needed_per_month:.1f} more answers a month for the rest of the year."
                   if self.at_risk_needed_per_month is not None else "")
-        return (f"On {self.checkpoint:%-d %B} **{n}** partner{_s(n)} {'was' if n == 1 else 'were'} at risk; {self.at_risk_made_it} of "
-                f"them still met the rule by year end, {n - self.at_risk_made_it} did not." + needed)
+        return (f"On {self.checkpoint:%-d %B} **{number(n)}** partner{_s(n)} {'was' if n == 1 else 'were'} at risk; "
+                f"{number(self.at_risk_made_it)} of them still met the rule by year end, {number(n - self.at_risk_made_it)} "
+                f"did not." + needed)
 
     def crunch_text(self) -> str:
         """The fourth quarter's share of the year's answers against an even spread, or why there is none."""
@@ -281,12 +284,13 @@ class PartnerProgramme(ReportModel):
                  f"{self.next_refresh:%-d %B %Y}). ")
         if self.consumption_value is None:
             return fresh + self.reason("customer_success.consumption_value")
-        growth = (f"{self.yoy_pct:+.1f}% on {self.month - 12:%B %Y}; " if self.yoy_pct is not None else
+        growth = (f"{number(self.yoy_pct, 1, signed=True)}% on {self.month - 12:%B %Y}; " if self.yoy_pct is not None else
                   f"with no growth rate to report ({self.reason('customer_success.yoy_pct').rstrip('.')}); ")
-        deployments = (f"eligible deployments went from {self.deployments_prev_year:,} to {self.deployments:,} "
-                       f"(deployments metric **{self.deployments_metric:+,}**)." if self.deployments_metric is not None
-                       else f"{self.deployments:,} eligible deployment{_s(self.deployments)}, with none to compare a year earlier.")
-        return fresh + f"The programme's monthly consumption value is **{self.consumption_value:,.0f}**, " + growth + deployments
+        deployments = (f"eligible deployments went from {number(self.deployments_prev_year)} to {number(self.deployments)} "
+                       f"(deployments metric **{number(self.deployments_metric, signed=True)}**)." if self.deployments_metric is not None
+                       else f"{plural(self.deployments, 'eligible deployment')}, with none to compare a year earlier.")
+        value = money(self.consumption_value, self.settings.currency)
+        return fresh + f"The programme's monthly consumption value is **{value}**, " + growth + deployments
 
     def ineligible_text(self) -> str:
         """The workloads of ``usage.csv`` not on the rate card (empty text when every workload has a rate)."""
@@ -349,7 +353,7 @@ class PartnerProgramme(ReportModel):
         if name == "leaders_laggards":
             cols = {"name": "Partner", "consumption_value": "Consumption value", "mom_pct": "Month on month (%)",
                     "yoy_pct": "Year on year (%)", "deployments": "Eligible deployments", "deployments_metric": "Deployments metric"}
-            return _view(self.leaders_laggards, cols, {"Consumption value": "{:,.0f}", "Month on month (%)": "{:+.1f}",
+            return _view(self.leaders_laggards, cols, {"Consumption value": lambda x: money(x, self.settings.currency), "Month on month (%)": "{:+.1f}",
                                                        "Year on year (%)": "{:+.1f}", "Deployments metric": "{:+d}"},
                          f"The {self.leaders_k} fastest- and {self.leaders_k} slowest-growing partners")
         raise KeyError(name)

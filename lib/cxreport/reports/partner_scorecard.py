@@ -26,13 +26,14 @@ import pandas as pd
 from .. import customer_success as cs
 from .. import partners as pt
 from ..inputs import InputError
+from ..present.format import money, number, plural, sentence_case
 from ..reporting import fmt_num
 from ..settings import Settings
 from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
 
 INPUTS = {"requires": ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv"), "optional": ()}
 SETTINGS = (
-    "programme_name", "min_group_size", "confidence", "nps_ci_method", "partner_min_ranked_responses", "funnel_levels",
+    "programme_name", "min_group_size", "confidence", "currency", "nps_ci_method", "partner_min_ranked_responses", "funnel_levels",
     "funnel_adjust_overdispersion", "csat_index_min_responses", "csat_index_max_per_organisation", "nsat_mapping",
     "consumption_rates", "deployment_min_usage", "usage_refresh_day",
 )
@@ -136,7 +137,7 @@ class PartnerScorecard(ReportModel):
         """The title, the partner's line (programme, id, region and tier, answers) and the scorecard's opening paragraph."""
         details = f" · {self.details}" if self.details else ""
         return (f"# {self.name}: partner scorecard {self.year}\n"
-                f"**{self.programme_name}** · {self.partner_id}{details} · {self.responses} customer answer{_s(self.responses)} in {self.year}\n\n"
+                f"**{self.programme_name}** · {self.partner_id}{details} · {plural(self.responses, 'customer answer')} in {self.year}\n\n"
                 "How likely your customers are to recommend us (NPS and likely-to-recommend score), how satisfied they are under\n"
                 "Microsoft's CSAT-index rules, and how their use of the cloud grows, compared with the programme as a whole.\n"
                 "Other partners are never named.")
@@ -145,18 +146,19 @@ class PartnerScorecard(ReportModel):
         """The headline cards (label, value, detail): NPS, LTR, NSAT and CSAT index when the partner has enough answers;
         else its answers, the programme NPS and the CSAT index."""
         s = self.settings
-        csat = ("CSAT index", self.csat_status_text, f"{self.counted} of {s.csat_index_min_responses} counted answers")
+        csat = ("CSAT index", self.csat_status_text,  # counted can exceed the minimum: "33 counted answers; 10 needed"
+                f"{plural(self.counted, 'counted answer')}; {number(s.csat_index_min_responses)} needed")
         if not self.enough:
             return [
-                ("Answers this year", f"{self.responses}", f"{s.partner_min_ranked_responses} needed for a score"),
-                ("Programme NPS", fmt_num(self.programme_nps), f"all partners, n = {self.programme_n}"),
+                ("Answers this year", number(self.responses), f"{number(s.partner_min_ranked_responses)} needed for a score"),
+                ("Programme NPS", fmt_num(self.programme_nps), f"all partners, n = {number(self.programme_n)}"),
                 csat,
             ]
         programme = f"programme {self.programme_nps:.1f}" if self.programme_nps is not None else self.reason("programme.nps")
         ci = f"95% CI {self.nps_ci95[0]:.0f} to {self.nps_ci95[1]:.0f}; " if self.nps_ci95 else ""
         return [
             ("Net Promoter Score", fmt_num(self.nps), ci + programme),
-            ("Likely to recommend", f"{fmt_num(self.ltr)} / 10", f"mean answer, n = {self.nps_n}"),
+            ("Likely to recommend", f"{fmt_num(self.ltr)} / 10", f"mean answer, n = {number(self.nps_n)}"),
             ("NSAT", fmt_num(self.nsat, 0),
              "0-200; 100 = as many very satisfied as dissatisfied" if self.nsat is not None else self.reason("csat_index.nsat")),
             csat,
@@ -169,7 +171,7 @@ class PartnerScorecard(ReportModel):
         if self.ranked == 1 or self.percentile is None:
             rank = "is the only ranked score in the programme"
         else:
-            rank = f"ranks **{self.rank} of {self.ranked}** ranked partners (ahead of {self.percentile:.0f}% of them)"
+            rank = f"ranks **{number(self.rank)} of {number(self.ranked)}** ranked partners (ahead of {self.percentile:.0f}% of them)"
         return f"Your NPS of **{self.nps:.1f}** {rank}; on the funnel plot it lies {self.position_text}."
 
     def too_few_text(self) -> str:
@@ -191,14 +193,14 @@ class PartnerScorecard(ReportModel):
     def csat_text(self) -> str:
         """The partner's answers and organisations, the answers counted under the cap, and whether the rule is met."""
         s = self.settings
-        text = (f"{self.csat_responses} answer{_s(self.csat_responses)} from {self.organisations} customer "
-                f"organisation{_s(self.organisations)}; **{self.counted} counted** of the {s.csat_index_min_responses} needed, at most "
-                f"{s.csat_index_max_per_organisation} per organisation"
-                + (f" ({self.not_counted} set aside by the cap). " if self.not_counted else ". "))
+        text = (f"{sentence_case(plural(self.csat_responses, 'answer'))} from {plural(self.organisations, 'customer organisation')}; "
+                f"**{number(self.counted)} counted** (at most {s.csat_index_max_per_organisation} per organisation; "
+                f"{number(s.csat_index_min_responses)} needed)"
+                + (f", {number(self.not_counted)} set aside by the cap. " if self.not_counted else ". "))
         if self.csat_status == "met":
             return text + "The rule is **met**."
         if self.csat_status == "missed":
-            return text + f"**{self.needed} more** counted answer{_s(self.needed)} {'was' if self.needed == 1 else 'were'} needed by 31 December."
+            return text + f"**{number(self.needed)} more** counted answer{_s(self.needed)} {'was' if self.needed == 1 else 'were'} needed by 31 December."
         if self.projected_date is not None:
             return text + (f"At the current pace of {self.pace_per_month:.1f} a month the minimum is reached on "
                            f"{self.projected_date:%-d %B %Y}: **{self.csat_status}**.")
@@ -209,7 +211,7 @@ class PartnerScorecard(ReportModel):
         if self.yoy_pct is None:
             return f"No growth rate on a year earlier: {self.reason('customer_success.yoy_pct')}"
         faster = (f", faster than {self.growth_rank_pct:.0f}% of partners" if self.growth_rank_pct is not None else "")
-        return f"Your customers' consumption grew {self.yoy_pct:+.1f}% on {self.month - 12:%B %Y}{faster}."
+        return f"Your customers' consumption grew {number(self.yoy_pct, 1, signed=True)}% on {self.month - 12:%B %Y}{faster}."
 
     def view(self, name: str) -> dict:
         """A table as the scorecard shows it, as keyword arguments of :func:`cxreport.reporting.table`: ``table(**card.view(name))``.
@@ -229,11 +231,11 @@ class PartnerScorecard(ReportModel):
             frame = pd.DataFrame({
                 "Measure": ["Monthly consumption value", "Growth, month on month (%)", "Growth, year on year (%)", "Eligible deployments",
                             "Deployments metric"],
-                "You": [_fmt(self.consumption_value, "{:,.0f}"), fmt_num(self.mom_pct, signed=True), fmt_num(self.yoy_pct, signed=True),
-                        _fmt(self.deployments, "{:,}"), _fmt(self.deployments_metric, "{:+,}")],
-                "Programme median": [_fmt(self.median_consumption_value, "{:,.0f}"), fmt_num(self.median_mom_pct, signed=True),
-                                     fmt_num(self.median_yoy_pct, signed=True), _fmt(self.median_deployments, "{:,.0f}"),
-                                     _fmt(self.median_deployments_metric, "{:+,.0f}")]})
+                "You": [money(self.consumption_value, self.settings.currency), fmt_num(self.mom_pct, signed=True), fmt_num(self.yoy_pct, signed=True),
+                        number(self.deployments), number(self.deployments_metric, signed=True)],
+                "Programme median": [money(self.median_consumption_value, self.settings.currency),
+                                     fmt_num(self.median_mom_pct, signed=True), fmt_num(self.median_yoy_pct, signed=True),
+                                     number(self.median_deployments), number(self.median_deployments_metric, signed=True)]})
             fresh = f" (usage data complete by {self.refreshed_by:%-d %B %Y})" if self.refreshed_by is not None else ""
             return {"frame": frame, "caption": f"{self.month:%B %Y}{fresh}", "formats": None}
         raise KeyError(name)
@@ -255,10 +257,6 @@ def _s(n: int) -> str:
     """The plural ending for a count: "" for 1, "s" otherwise."""
     return "" if n == 1 else "s"
 
-
-def _fmt(x, spec: str) -> str:
-    """A figure for a table cell: ``spec`` applied, an en dash when unknown (as :func:`cxreport.reporting.fmt_num`)."""
-    return "–" if x is None or x != x else spec.format(x)
 
 
 def build(inputs: Inputs, settings: Settings, year: int, partner_id: str) -> PartnerScorecard:

@@ -37,8 +37,17 @@ import pandas as pd
 
 from .. import summary as sm
 from ..inputs import InputError
+from ..present.format import money
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, jsonable, load_inputs, project_path, resolve_settings
+from .base import (
+    Inputs,
+    ReportModel,
+    Unknowns,
+    jsonable,
+    load_inputs,
+    project_path,
+    resolve_settings,
+)
 
 INPUTS = {
     "requires": (),
@@ -48,10 +57,10 @@ INPUTS = {
 # What the summary reads itself; it also passes the settings to the four reports' builds, so it declares
 # the union of their SETTINGS (a change to any of them can change a figure it shows). A test keeps this
 # tuple equal to that union.
-OWN_SETTINGS = ("organisation", "confidence", "nps_ci_method", "revenue_benchmarks")
+OWN_SETTINGS = ("organisation", "confidence", "currency", "nps_ci_method", "revenue_benchmarks")
 SETTINGS = (
     # all reports
-    "organisation", "min_group_size", "confidence",
+    "organisation", "min_group_size", "confidence", "currency",
     # survey scores
     "survey_title", "small_sample_threshold", "nps_ci_method", "touchpoint_labels", "comment_themes", "quotes_per_theme", "quotes",
     # cloud maturity
@@ -134,6 +143,7 @@ class SummaryModel(ReportModel):
     previous_year: int
     organisation: str
     confidence: float
+    currency: str  # ISO code of the amounts (MRR, CLV, consumption value)
     source: str
     sections: dict
     notebooks: dict
@@ -174,8 +184,13 @@ class SummaryModel(ReportModel):
 
     @property
     def display(self) -> pd.DataFrame:
-        """The headline table as the reader sees it (:func:`cxreport.summary.display_table`)."""
-        return sm.display_table(self.changes)
+        """The headline table as the reader sees it (:func:`cxreport.summary.display_table`), amounts with their currency."""
+        shown = sm.display_table(self.changes)
+        if len(self.changes):
+            money_rows = (self.changes["unit"] == "money").to_numpy()
+            for column, values in ((str(self.year), self.changes["value"]), (str(self.previous_year), self.changes["previous"])):
+                shown.loc[money_rows, column] = [money(v, self.currency) for v in values[money_rows]]
+        return shown
 
     @property
     def method_note(self) -> str:
@@ -315,7 +330,7 @@ def build(inputs: Inputs, settings: Settings, year: int, current: dict[str, dict
     chosen = sm.findings(candidates)
     return SummaryModel(
         year=int(year), previous_year=int(previous_year), organisation=settings.organisation, confidence=settings.confidence,
-        source=source, sections=current, notebooks=notebooks, years=years, year_sources=year_sources, changes=changes,
+        currency=settings.currency, source=source, sections=current, notebooks=notebooks, years=years, year_sources=year_sources, changes=changes,
         candidates=candidates, chosen=chosen, trends=sm.trend_table(years), stage_mix=sm.stage_mix_table(years), unknowns=unknowns,
     )
 

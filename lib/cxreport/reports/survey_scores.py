@@ -38,13 +38,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import comments, survey
 from ..inputs import InputError
+from ..present.format import number, p_value, plural, sentence_case
 from ..reporting import fmt_num, fmt_pct
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, jsonable, known, load_inputs, resolve_settings
+from .base import (
+    Inputs,
+    ReportModel,
+    Unknowns,
+    jsonable,
+    known,
+    load_inputs,
+    resolve_settings,
+)
 
 INPUTS = {"requires": ("survey_responses.csv",), "optional": ()}
 SETTINGS = (
@@ -227,9 +237,9 @@ class SurveyScores(ReportModel):
         change = (f"vs {self.previous_year} ({'' if self.change_significant else 'not '}significant)" if self.previous
                   else f"no {self.previous_year} comparison")
         return [
-            ("Overall satisfaction", f"{fmt_num(c.mean)} / 5", f"{lv} CI {fmt_num(c.ci_low, 2)}–{fmt_num(c.ci_high, 2)}, n = {c.n}"),
+            ("Overall satisfaction", f"{fmt_num(c.mean)} / 5", f"{lv} CI {fmt_num(c.ci_low, 2)}–{fmt_num(c.ci_high, 2)}, n = {number(c.n)}"),
             ("Rated 4 or 5", fmt_pct(c.top2_pct), f"{lv} CI {fmt_num(c.top2_ci_low)}–{fmt_pct(c.top2_ci_high)}"),
-            ("Net Promoter Score", fmt_num(p.score), f"{lv} CI {fmt_num(p.ci_low)} to {fmt_num(p.ci_high)}, n = {p.n}"),
+            ("Net Promoter Score", fmt_num(p.score), f"{lv} CI {fmt_num(p.ci_low)} to {fmt_num(p.ci_high)}, n = {number(p.n)}"),
             ("Change in NPS", fmt_num(self.change, signed=True), change),
         ]
 
@@ -240,7 +250,7 @@ class SurveyScores(ReportModel):
             return self.reason("csat.mean")
         interval = (f" ({lv} CI {fmt_num(c.ci_low, 2)} to {fmt_num(c.ci_high, 2)})." if c.ci_low is not None
                     else f". {self.reason('csat.ci95')}")
-        return (f"**{fmt_pct(c.top2_pct)}** of the {c.n} partners who answered rated their experience 4 or 5 ({lv} CI "
+        return (f"**{fmt_pct(c.top2_pct)}** of the {plural(c.n, 'partner')} who answered rated their experience 4 or 5 ({lv} CI "
                 f"{fmt_pct(c.top2_ci_low)} to {fmt_pct(c.top2_ci_high)}), for an average rating of **{fmt_num(c.mean)} out of 5**"
                 + interval)
 
@@ -260,11 +270,12 @@ class SurveyScores(ReportModel):
 
     def tenure_text(self) -> str:
         """First-year against experienced users: group sizes, touchpoints rated lower, significant gaps; or why not compared."""
-        groups = (f"{self.first_year_n} first-year and {self.experienced_n} experienced users answered. "
+        groups = (f"{number(self.first_year_n)} first-year and {plural(self.experienced_n, 'experienced user')} answered. "
                   if self.tenure is not None else "")
         if not self.tenure_compared:
             return groups + (self.reason("tenure") or self.reason("tenure_comparison"))
-        lower = f"First-year users rate {self.tenure_lower} of {self.tenure_compared} touchpoints lower than experienced users. "
+        lower = (f"First-year users rate {number(self.tenure_lower)} of {plural(self.tenure_compared, 'touchpoint')} lower than "
+                 "experienced users. ")
         if self.tenure_significant:
             gaps = ", ".join(t.lower() for t in self.tenure_significant)
             return (groups + lower + f"The gap is statistically significant for: **{gaps}**, a clear pointer to the "
@@ -287,25 +298,26 @@ class SurveyScores(ReportModel):
         change = (f"Compared with {self.previous_year} ({fmt_num(self.previous.score)}), the score is {self.change_text}."
                   if self.previous else self.reason("nps.change"))
         return (f"The NPS for {self.year} is **{fmt_num(p.score)}** ({lv} CI {fmt_num(p.ci_low)} to {fmt_num(p.ci_high)}): "
-                f"{p.promoters} promoters ({fmt_pct(p.promoters_pct)}), {p.passives} passives ({fmt_pct(p.passives_pct)}) "
-                f"and {p.detractors} detractors ({fmt_pct(p.detractors_pct)}) among {p.n} answers. " + change)
+                f"{plural(p.promoters, 'promoter')} ({fmt_pct(p.promoters_pct)}), {plural(p.passives, 'passive')} "
+                f"({fmt_pct(p.passives_pct)}) and {plural(p.detractors, 'detractor')} ({fmt_pct(p.detractors_pct)}) among "
+                f"{plural(p.n, 'answer')}. " + change)
 
     def drivers_text(self) -> str:
         """How much of the variation in CSAT the touchpoints explain and the strongest driver, or why not analysed."""
         if not self.top_driver:
             return self.reason("key_drivers")
         return (f"Together the touchpoints explain **{fmt_num(self.drivers_r2_pct, 0)}%** of the variation in overall "
-                f"satisfaction among the {self.drivers_n} partners who rated all of them. The strongest driver is "
+                f"satisfaction among the {plural(self.drivers_n, 'partner')} who rated all of them. The strongest driver is "
                 f"**{self.top_driver.lower()}** ({fmt_num(self.top_driver_pct, 0)}% of the explained variation).")
 
     def value_text(self) -> str:
         """How many said what they value and the most mentioned theme; or why not (no comments, no theme mentioned)."""
         lead = self.value_lead
         if lead is None:
-            return self.reason("value_themes") or (f"{self.value_comments} partners said what they value; none of the "
+            return self.reason("value_themes") or (f"{plural(self.value_comments, 'partner')} said what they value; none of the "
                                                    "comments mentions one of the report's themes.")
-        return (f"{self.value_comments} partners said what they value. **{lead['theme']}** is mentioned most: by "
-                f"{lead['mentions']} of them ({fmt_num(lead['share_pct'], 0)}%).")
+        return (f"{plural(self.value_comments, 'partner')} said what they value. **{lead['theme']}** is mentioned most: by "
+                f"{number(lead['mentions'])} of them ({fmt_num(lead['share_pct'], 0)}%).")
 
     def improvement_text(self) -> str:
         """The improvements heading, how many suggested one and the four most mentioned themes; or why not."""
@@ -314,17 +326,18 @@ class SurveyScores(ReportModel):
             return head + self.reason("improvement_themes")
         asked = self.improvement_themes_mentioned
         if asked.empty:
-            return head + (f"{self.improvement_comments} partners suggested improvements; none of the suggestions mentions one "
+            return head + (f"{sentence_case(plural(self.improvement_comments, 'partner'))} suggested improvements; none of the suggestions mentions one "
                            "of the report's themes.")
-        themes = "; ".join(f"{t.theme.lower()} ({t.mentions})" for t in asked.head(4).itertuples())
-        return head + f"{self.improvement_comments} partners suggested improvements. The themes they mention most: {themes}."
+        themes = "; ".join(f"{t.theme.lower()} ({number(t.mentions)})" for t in asked.head(4).itertuples())
+        return head + f"{plural(self.improvement_comments, 'partner')} suggested improvements. The themes they mention most: {themes}."
 
     def rounding_text(self) -> str:
         """Method note: the NPS from counts against subtracting rounded shares ("" when nobody answered)."""
         p = self.nps
         if not p.n:
             return ""
-        return (f"- **Rounding**: the NPS is computed from counts ({p.promoters} − {p.detractors}) / {p.n} = {fmt_num(p.score, 2)}. "
+        return (f"- **Rounding**: the NPS is computed from counts ({number(p.promoters)} − {number(p.detractors)}) / {number(p.n)} = "
+                f"{fmt_num(p.score, 2)}. "
                 f"Subtracting the rounded shares ({fmt_pct(p.promoters_pct)} − {fmt_pct(p.detractors_pct)}) would give "
                 f"{fmt_num(p.rounded_shares_score)}, which is how some published reports arrive at a slightly different figure.")
 
@@ -450,6 +463,19 @@ def _themes(wave: pd.DataFrame, column: str, what: str, year: int, s: Settings, 
 
 
 # ---------------------------------------------------------------- build
+def change_text(change: dict, unit: str = "points", digits: int = 1, confidence: float = 0.95) -> str:
+    """A year-over-year change and its test in words (:func:`cxreport.survey.describe_change`'s wording, numbers in house style):
+    "up 3.0 points (95% CI −17.8 to +23.9); not statistically significant (p = 0.780)"."""
+    direction = "up" if change["change"] > 0 else "down" if change["change"] < 0 else "unchanged at"
+    size = f"{number(abs(change['change']), digits)} {unit}"
+    p = change.get("p_value")
+    if p is None or not np.isfinite(p):
+        return f"{direction} {size}; no test is possible, since neither wave's answers vary"
+    verdict = "statistically significant" if change["significant"] else "not statistically significant"
+    return (f"{direction} {size} ({confidence:.0%} CI {number(change['ci_low'], digits, signed=True)} to "
+            f"{number(change['ci_high'], digits, signed=True)}); {verdict} ({p_value(p)})")
+
+
 def build(inputs: Inputs, settings: Settings, year: int) -> SurveyScores:
     """The survey-scores report of ``year`` from validated inputs (pure: frames in, model out).
 
@@ -589,7 +615,7 @@ def build(inputs: Inputs, settings: Settings, year: int) -> SurveyScores:
         change_ci_high=known(change["ci_high"]) if change else None,
         change_p_value=known(change["p_value"]) if change else None,
         change_significant=bool(change["significant"]) if change else None,
-        change_text=survey.describe_change(change, confidence=conf) if change else None,
+        change_text=change_text(change, confidence=conf) if change else None,
         nps_by_year=by_year, nps_years_shown=years_shown,
         touchpoints=touchpoints, touchpoints_suppressed=suppressed_tp,
         best_touchpoint=None if best is None else str(best["label"]),

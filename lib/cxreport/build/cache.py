@@ -1,4 +1,6 @@
-"""What a report depends on, as one content hash: the basis of incremental builds.
+"""The build cache: build keys, the manifest, and the reuse and keeping of earlier outputs.
+
+What a report depends on, as one content hash: the basis of incremental builds.
 
 A notebook's build key hashes everything its outputs are made from:
 
@@ -13,7 +15,11 @@ A notebook's build key hashes everything its outputs are made from:
   versions of the packages that shape the output.
 
 If the key stored with last build's outputs equals today's, the outputs are
-reused as they are; otherwise the notebook runs again.
+reused as they are (:func:`reuse`); otherwise the notebook runs again. The
+keys, the files each job produced, its headline figures and the input
+verdict are recorded in the year's manifest (``OUT/<YEAR>/.build/manifest.json``,
+not published). A report that is not built in a run keeps its earlier outputs
+byte for byte (:func:`keep_previous`).
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 
 import nbformat
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from . import stage
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lib/cxreport
 # Packages whose version changes what a report looks like or computes.
 SHAPING_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "nbconvert", "papermill", "weasyprint")
 
@@ -66,7 +74,7 @@ def _imports(source: str, current: str | None = None) -> set[str]:
     return {m for m in found if _module_file(m)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _module_deps(name: str) -> frozenset[str]:
     path = _module_file(name)
     # A module's own package name for relative imports: "cxreport.sample.survey" -> parent "cxreport.sample".
@@ -132,7 +140,7 @@ def build_key(notebook: Path, parameters: dict, data_files: list[Path], formats:
         "formats": sorted(formats),
         "data": {Path(p).name: (file_digest(p) if Path(p).is_file() else None) for p in sorted(data_files)},
         "modules": dict(_modules_digests(str(notebook), file_digest(notebook))),
-        "rendering": [file_digest(PACKAGE_DIR / "templates" / "report.css"), file_digest(PACKAGE_DIR / "render.py")],
+        "rendering": [file_digest(PACKAGE_DIR / "templates" / "report.css"), file_digest(PACKAGE_DIR / "build" / "render.py")],
         "versions": {pkg: _version(pkg) for pkg in SHAPING_PACKAGES},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -149,3 +157,92 @@ def tables_digest(tables_dir: Path) -> str:
     """One hash of every CSV table of a year (names and contents): the workbook's build key."""
     parts = {p.name: file_digest(p) for p in sorted(Path(tables_dir).glob("*.csv"))}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- the manifest and reuse
+# Parameters that only say where this run writes or reads: not part of what a report depends on.
+RUN_PATHS = ("data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir")
+MANIFEST = Path(".build") / "manifest.json"
+# What a job leaves beside its executed notebook (the log is kept with the outputs, never published).
+OUTPUT_SUFFIXES = ("ipynb", "html", "pdf", "log")
+
+
+def read_manifest(year_dir: Path) -> dict:
+    """The manifest of the year's current build (empty when there is none or it is unreadable)."""
+    path = Path(year_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def write_manifest(staging: Path, manifest: dict) -> None:
+    (staging / MANIFEST).parent.mkdir(exist_ok=True)
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str), encoding="utf-8")
+
+
+def write_fragment(staging: Path, name: str, metrics: dict) -> None:
+    """A report's headline figures, written as the report writes them (the summary's build key sees identical bytes)."""
+    (staging / ".metrics" / f"{name}.json").write_text(json.dumps(metrics, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def outputs_of(job: dict) -> list[str]:
+    """Files (relative to the year folder) a finished job produced in the staging folder."""
+    staging = Path(job["staging"])
+    if job.get("unit"):
+        folder = Path(job["out_dir"]).relative_to(staging)
+        return [str(folder / f"{job['unit']}.{ext}") for ext in OUTPUT_SUFFIXES if (staging / folder / f"{job['unit']}.{ext}").exists()]
+    files = [f"{job['name']}.{ext}" for ext in OUTPUT_SUFFIXES if (staging / f"{job['name']}.{ext}").exists()]
+    return files + [f"tables/{p.name}" for p in sorted((staging / ".jobs" / job["name"] / "tables").glob("*.csv"))]
+
+
+def reuse(job: dict, previous: dict, year_dir: Path, staging: Path, manifest: dict) -> bool:
+    """Carry the job's earlier outputs into ``staging`` when its build key is unchanged; whether it did.
+
+    Outputs are reused only when every file the earlier build recorded is
+    still there; the job is then recorded in ``manifest`` as reused.
+    """
+    old = previous.get("jobs", {}).get(job["id"])
+    if not (old and old.get("key") == job["key"] and all(stage.safe_file(year_dir, f) for f in old["files"])):
+        return False
+    for rel in old["files"]:
+        stage.carry(year_dir, staging, rel)
+    if old.get("metrics") is not None and not job.get("unit"):
+        write_fragment(staging, job["name"], old["metrics"])
+    manifest["jobs"][job["id"]] = {**old, "reused": True, "kept": False}
+    return True
+
+
+def previous_reports(year_dir: Path) -> dict[str, dict]:
+    """The index entries of the year's current build, by notebook name (empty when there is none)."""
+    try:
+        run = json.loads((Path(year_dir) / "metrics.json").read_text(encoding="utf-8")).get("run", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {r["name"]: r for r in run.get("reports", []) if isinstance(r, dict) and "name" in r}
+
+
+def keep_previous(name: str, reason: str, staging: Path, year_dir: Path, previous: dict,
+                  reports: dict, manifest: dict) -> dict | None:
+    """Carry a report's previous outputs into the new build unchanged; its index entry, marked kept, or None.
+
+    None when the year holds no complete earlier build of that report (then
+    there is nothing to keep). Files are copied byte for byte, with their
+    metric fragment, so metrics.json and the summary still carry its figures.
+    """
+    jobs = {k: v for k, v in previous.get("jobs", {}).items() if k == name or k.startswith(name + "/")}
+    jobs = {k: v for k, v in jobs.items() if not v.get("failed")}
+    if not jobs or name not in reports:
+        return None
+    if not all(stage.safe_file(year_dir, rel) for v in jobs.values() for rel in v.get("files", [])):
+        return None
+    for job_id, old in jobs.items():
+        for rel in old["files"]:
+            stage.carry(year_dir, staging, rel)
+        if old.get("metrics") is not None and job_id == name:
+            write_fragment(staging, name, old["metrics"])
+        manifest["jobs"][job_id] = {**old, "kept": True, "reused": False}
+    first = next(iter(jobs.values()))
+    entry = dict(reports[name])
+    entry["kept"] = {"built_at": first.get("built_at", "an earlier build"), "data": first.get("data", "?"), "reason": reason}
+    return entry
