@@ -199,7 +199,7 @@ def growth_bars(table: pd.DataFrame, label: str, value: str = "yoy_pct", title: 
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
     fit_texts(ax, ax.texts)
-    if len(table):
+    if table[value].notna().any():  # a chart of unknowns has no highest or lowest
         top, low = table.loc[table[value].idxmax()], table.loc[table[value].idxmin()]
         alt = (f"Bar chart, {lower_first(title)}: growth of {len(table)} partners; highest {top[label]} {top[value]:+.0f}%, "
                f"lowest {low[label]} {low[value]:+.0f}%.")

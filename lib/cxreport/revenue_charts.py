@@ -202,11 +202,11 @@ def clv_comparison(table: pd.DataFrame, title: str = "Lifetime value of a new cu
     ax.xaxis.set_major_formatter(_money)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title)
-    if len(t):
+    if t["clv_sbg"].notna().any():  # unknown (e.g. no costs in the ledger): no highest to name
         best = t.loc[t["clv_sbg"].idxmax()]
         key = f" Highest shifted-beta-geometric CLV: {best['segment']}, {_money(best['clv_sbg'], None)}."
     else:
-        key = " No segment with enough customers (0 shown)."
+        key = " No segment with a known shifted-beta-geometric CLV." if len(t) else " No segment with enough customers (0 shown)."
     return finish(fig, "Gross profit per customer.",
                   alt=f"Bar chart, {lower_first(title)}: three lifetime-value estimates for each of {len(t)} segments.{key}")
 
@@ -226,7 +226,7 @@ def revenue_by_segment_bars(table: pd.DataFrame, by: str, title: str):
     ax.set_title(title)
     fig.tight_layout()
     fit_texts(ax, ax.texts, margin_px=4)
-    if len(t):
+    if t["revenue"].notna().any():
         top = t.loc[t["revenue"].idxmax()]
         alt = (f"Bar chart, {lower_first(title)}: revenue of each of {len(t)} segments with its recurring share. Largest: "
                f"{top[by]}, {_money(top['revenue'], None)}, {top['recurring_share_pct']:.0f}% recurring.")

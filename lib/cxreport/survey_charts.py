@@ -86,7 +86,7 @@ def touchpoint_means(table: pd.DataFrame, title: str = "Satisfaction with major 
     ax.set_xlabel("Average rating (1-5) with 95% confidence interval")
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    if len(t):
+    if t["mean"].notna().any():
         best, worst = t.loc[t["mean"].idxmax()], t.loc[t["mean"].idxmin()]
         alt = (f"Bar chart, {lower_first(title)}: average rating (1-5) of {len(t)} touchpoints with 95% intervals; "
                f"highest {best['label']} {best['mean']:.1f}, lowest {worst['label']} {worst['mean']:.1f}.")
@@ -189,7 +189,7 @@ def importance_performance(drivers: pd.DataFrame, title: str = "Key drivers: imp
     ax.set_title(title)
     fig.tight_layout()
     place_labels(ax, drivers["performance"], drivers["importance_pct"], drivers["label"], avoid=quadrants, fontsize=LABEL_SIZE)
-    if len(drivers):
+    if drivers["importance_pct"].notna().any():
         top_row = drivers.loc[drivers["importance_pct"].idxmax()]
         alt = (f"Scatter chart, {lower_first(title)}: {len(drivers)} touchpoints by average rating (1-5) and importance "
                f"(share of explained variation in satisfaction). Most important: {top_row['label']}, "

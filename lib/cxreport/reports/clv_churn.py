@@ -100,6 +100,12 @@ class ClvSegmentTable:
     shown: pd.DataFrame
     hidden: list[str]
 
+    @property
+    def chartable(self) -> bool:
+        """Whether any shown segment has a known lifetime value: no chart is drawn from unknowns alone (no costs)."""
+        cols = [c for c in ("clv_simple", "clv_simple_discounted", "clv_sbg") if c in self.shown]
+        return bool(len(self.shown) and cols and self.shown[cols].notna().any().any())
+
 
 @dataclass
 class ClvChurnReport(ReportModel):
