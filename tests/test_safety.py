@@ -85,6 +85,7 @@ def test_data_in_prose_tables_and_callouts_is_escaped(monkeypatch):
     reporting.md(f"Partner **{PAYLOAD_IMG}** leads.")
     reporting.callout(f"Not shown: {PAYLOAD_IMG}", "warning")
     reporting.table(pd.DataFrame({PAYLOAD_IMG: [PAYLOAD_IMG], "n": [1.25]}), caption=PAYLOAD_IMG, formats={"n": "{:.1f}"})
+    reporting.table(pd.DataFrame({"name": [PAYLOAD_IMG], "customers": [1178], "share": [0.25]}))  # house number formats
     reporting.kpi_cards([(PAYLOAD_IMG, PAYLOAD_IMG, PAYLOAD_IMG)])
     reporting.quotes([PAYLOAD_IMG])
     for text in shown:

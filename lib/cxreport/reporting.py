@@ -135,8 +135,8 @@ def table_html(frame: pd.DataFrame, caption: str | None = None, formats: dict | 
     defaults = {c: _default_format(frame[c]) for c in frame.columns if c not in (formats or {}) and not _holds_years(c, frame[c])}
     defaults = {c: f for c, f in defaults.items() if f is not None}
     if defaults:
-        styler = styler.format(defaults, na_rep="–")
-    if formats:  # a dict of formats touches only its own columns; the escaping above covers the rest
+        styler = styler.format(defaults, na_rep="–", escape="html")  # a dict re-formats every column: escape again
+    if formats:  # each .format call with a dict sets every column's formatter again, so each one escapes
         styler = styler.format(formats, na_rep="–", escape="html")
     if caption:
         styler = styler.set_caption(html.escape(caption))
