@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from .inputs import fingerprint
+from .inputs import fingerprint, input_path
 from .present.format import number, percent
 from .safe_output import neutralise_formulas
 
@@ -92,11 +92,13 @@ def write_table(tables_dir: str | Path | None, name: str, table: pd.DataFrame) -
 
 
 def provenance(data_dir: str | Path, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """What a report was built from: file, data rows used, SHA-256 (first 12 characters) and run date."""
+    """What a report was built from: file (the CSV, or the workbook read in its place), data rows used,
+    SHA-256 (first 12 characters) and run date."""
     rows = []
     for name, frame in frames.items():
-        fp = fingerprint(Path(data_dir) / name)
-        rows.append({"File": name, "Rows": len(frame), "SHA-256": fp["sha256"][:12]})
+        path = input_path(data_dir, name) or Path(data_dir) / name
+        fp = fingerprint(path)
+        rows.append({"File": path.name, "Rows": len(frame), "SHA-256": fp["sha256"][:12]})
     out = pd.DataFrame(rows)
     out["Run date"] = dt.date.today().isoformat()
     return out
