@@ -28,6 +28,22 @@ class MeanEstimate:
         return asdict(self)
 
 
+def finite_or_none(x, *, bools: bool = True) -> float | None:
+    """``x`` as a finite float, or None when it is missing (None, NaN, pd.NA, infinite or not a number).
+
+    The one test of "is this figure known" for code that reads figures back
+    (formatting, the summary's comparisons). ``bools=False`` also treats
+    True/False as not a figure (a flag stored beside the numbers).
+    """
+    if x is None or (not bools and isinstance(x, (bool, np.bool_))):
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
 def mean_ci(values: pd.Series, confidence: float = 0.95) -> MeanEstimate:
     """Mean of the non-missing values with a Student-t confidence interval.
 

@@ -33,6 +33,8 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportions_ztest
 
+from .stats import finite_or_none
+
 # Short names of the reports for the headline table.
 SHORT = {"survey": "Survey", "maturity": "Maturity", "revenue": "Revenue", "partners": "Partners"}
 # section -> (notebook stem, title, report module of cxreport.reports)
@@ -141,13 +143,7 @@ class Measure:
 
 
 def _number(x) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+    return finite_or_none(x, bools=False)  # a stored flag (significant: true) is not a figure
 
 
 def _count(x) -> int | None:

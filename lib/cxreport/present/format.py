@@ -19,23 +19,16 @@ The functions are pure: text in, text out; nothing here reads a setting or a fil
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
+
+from ..stats import finite_or_none
 
 MINUS = "\u2212"  # the minus sign, not the hyphen
 MISSING = "–"  # en dash: a figure that is unknown
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}  # currencies written before the amount; any other code follows it
 
 
-def _value(x) -> float | None:
-    """``x`` as a finite float, or None when it is missing (None, NaN, pd.NA, infinite or not a number)."""
-    if x is None:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+_value = finite_or_none  # a figure, or None when it is unknown
 
 
 def _unsigned(f: float, digits: int) -> str:
