@@ -5,6 +5,8 @@ YEAR    ?= 2020
 DATA    ?= data/sample
 OUT     ?= outputs
 FORMATS ?= html,pdf
+ENGINE  ?= duckdb
+ENGINE_URL ?=
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -30,12 +32,12 @@ NO_TESTS_OK     = rc=$$?; if [ $$rc -eq 5 ]; then echo "make $@: no test matched
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 SUDO       = $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help setup report test test-all lab browser-deps strip-notebooks sample publish new-year clean
+.PHONY: help setup report test test-all lab browser-deps postgres-deps java-deps strip-notebooks sample publish new-year clean
 
 help: ## List the targets and the variables they take
-	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)] [FORCE=1] [DEST=...] [PYTEST_ARGS=...] [LAB_ARGS=...]"
+	@echo "Usage: make <target> [YEAR=$(YEAR)] [DATA=$(DATA)] [OUT=$(OUT)] [FORMATS=$(FORMATS)] [ENGINE=$(ENGINE)] [ENGINE_URL=...] [FORCE=1] [DEST=...] [PYTEST_ARGS=...] [LAB_ARGS=...]"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 # The virtual environment is rebuilt only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -54,8 +56,8 @@ $(FILTERS): scripts/install-git-filters | $(STAMP)
 
 setup: $(STAMP) $(FILTERS) ## Create .venv and install the project (done by every other target too)
 
-report: setup ## Build the reports of YEAR from DATA into OUT/YEAR (only what changed; FORCE=1 rebuilds all)
-	$(BIN)/cxreport report --year $(YEAR) --data $(DATA) --out $(OUT) --formats $(FORMATS) $(if $(FORCE),--force)
+report: setup ## Build the reports of YEAR from DATA into OUT/YEAR (only what changed; FORCE=1 rebuilds all; ENGINE=spark)
+	$(BIN)/cxreport report --year $(YEAR) --data $(DATA) --out $(OUT) --formats $(FORMATS) --engine $(ENGINE) $(if $(ENGINE_URL),--engine-url $(ENGINE_URL)) $(if $(FORCE),--force)
 
 test: setup ## Run the tests you run often: unit, report-model and one shared end-to-end build (< 3 min)
 	@echo "make test: unit and report-model tests, and the end-to-end tests on one shared sample build (make test-all runs everything)"
@@ -71,6 +73,24 @@ browser-deps: ## Install Debian's chromium for the browser test (apt-get; skippe
 	else \
 		echo "Installing Debian's chromium for the browser test (apt-get)"; \
 		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; \
+	fi
+
+# PostgreSQL for the database-input test (tests/test_postgres.py starts a throwaway cluster on 127.0.0.1 with
+# initdb/pg_ctl from /usr/lib/postgresql/*/bin; it never touches a system cluster).
+postgres-deps: ## Install Debian's postgresql for the database-input test (apt-get; skipped when present)
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL is installed ($$(ls -d /usr/lib/postgresql/*/bin | head -1)): nothing to do"; \
+	else \
+		echo "Installing Debian's postgresql for the database-input test (apt-get)"; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postgresql; \
+	fi
+
+java-deps: ## Install Java 17 for Spark (ENGINE=spark and the Spark tests; apt-get; skipped when present)
+	@if java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])'; then \
+		echo "Java is installed ($$(java -version 2>&1 | head -1)): nothing to do"; \
+	else \
+		echo "Installing Debian's openjdk-17-jre-headless for Spark (apt-get)"; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends openjdk-17-jre-headless; \
 	fi
 
 lab: setup ## Open JupyterLab on the notebooks (LAB_ARGS="--no-browser --port 8899"; --allow-root as root)

@@ -1,4 +1,4 @@
-"""Cohort retention matrices on the hand-made ledger of test_revenue."""
+"""Cohort retention matrices on the hand-made ledger of test_revenue (on both engines: the ``ledger_engine`` fixture)."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ from test_revenue import ledger_rows
 
 
 @pytest.fixture
-def active():
+def active(ledger_engine):
     return rv.active_months(ledger_rows(), end="2020-06")
 
 

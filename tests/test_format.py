@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from cxreport.present import format as F
 from cxreport.reporting import fmt_num, fmt_pct
+from sample_models import sample_model
 
 YEAR = 2020
 DATA = "data/sample"
@@ -216,23 +217,19 @@ def collect_texts() -> dict[str, list[str]]:
     from cxreport.reports import (
         cloud_maturity,
         clv_churn,
-        partner_programme,
-        partner_scorecard,
-        summary,
-        survey_scores,
     )
 
     texts = {}
-    s = survey_scores.build_from_folder(DATA, YEAR)
+    s = sample_model("survey_scores")
     texts["survey_scores"] = _texts_of(s, _views(s, ("touchpoints", "drivers")))
-    m = cloud_maturity.build_from_folder(DATA, YEAR)
+    m = sample_model("cloud_maturity")
     texts["cloud_maturity"] = _texts_of(m, [seg.summary for seg in m.segments.values()] + [
         {"frame": m.distribution[list(cloud_maturity.DISTRIBUTION_SHOWN)].rename(columns=cloud_maturity.DISTRIBUTION_SHOWN),
          "formats": cloud_maturity.DISTRIBUTION_FORMATS},
         {"frame": m.revenue_by_stage[list(cloud_maturity.REVENUE_SHOWN)].rename(columns=cloud_maturity.REVENUE_SHOWN),
          "formats": cloud_maturity.REVENUE_FORMATS},  # as the notebook shows it
     ])
-    c = clv_churn.build_from_folder(DATA, YEAR)
+    c = sample_model("clv_churn")
     texts["clv_churn"] = ([*_strings(clv_churn.kpis(c)), *_strings(clv_churn.texts(c))]
                           + [t for sec in c.survival_sections for t in _strings(clv_churn.section_text(sec, c.min_group_size))]
                           + [t for sec in c.survival_sections if sec.shown is not None and len(sec.shown)
@@ -240,13 +237,13 @@ def collect_texts() -> dict[str, list[str]]:
                           + [t for cox in c.cox_models for t in _strings(clv_churn.cox_text(cox))]
                           + [t for seg in c.clv_segments if len(seg.shown) for t in _strings(clv_churn.clv_view(seg))]
                           + [t for n in ("movements", "by_type", "accounts", "stage") for t in _strings(clv_churn.view(c, n))])
-    p = partner_programme.build_from_folder(DATA, YEAR)
+    p = sample_model("partner_programme")
     texts["partner_programme"] = _texts_of(p, _views(p, ("flagged", "moved", "csat_short", "at_risk", "leaders_laggards"))
                                            + [p.chart_note(k) for k in ("funnel", "trend")])
     for pid in ("P006", "P028"):
-        sc = partner_scorecard.build_from_folder(DATA, YEAR, pid)
+        sc = sample_model("partner_scorecard", pid)
         texts[f"partner_scorecard {pid}"] = _texts_of(sc, _views(sc, ("quarters", "success") if sc.enough else ("success",)))  # as the notebook shows
-    sm = summary.build_from_folder(DATA, YEAR, None, None, None)
+    sm = sample_model("summary")
     texts["summary"] = _texts_of(sm)
     return texts
 

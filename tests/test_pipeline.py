@@ -51,7 +51,8 @@ def test_html_is_self_contained_and_hides_code(built):
     out, _ = built
     html = (out / str(YEAR) / "01_survey_scores.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must not load anything from outside"
-    assert "<script src" not in html and "@import" not in html
+    # Scripts: inline ones (allowed by hash) and the site's own data file beside the year, nothing else.
+    assert re.findall(r"<script src=\"([^\"]*)\"", html) == ["../site.js"] and "@import" not in html
     images = re.findall(r'<img[^>]+src="([^"]{0,40})', html)
     assert len(images) >= 5 and all(src.startswith("data:image/svg+xml") for src in images)  # charts inline, vector
     assert "load_survey(" not in html and "import " not in html  # code hidden
@@ -173,7 +174,11 @@ def test_build_output_is_quiet_and_ends_with_the_page_to_open(built):
 
 
 def _output_text(path):
-    """What a reader or a tool can see in an output file: PDF text and link targets, workbook XML, else the text."""
+    """What a reader or a tool can see in an output file: PDF link targets and metadata, workbook XML, else the text.
+
+    A PDF's visible text is its HTML page's (scanned as a file of its own), so only what the PDF
+    renderer adds is read from it: link targets (relative links become file:// URLs there) and metadata.
+    """
     import zipfile
 
     if path.suffix == ".pdf":
@@ -181,7 +186,7 @@ def _output_text(path):
 
         reader = PdfReader(str(path))
         links = [str(a.get_object().get("/A")) for p in reader.pages for a in (p.get("/Annots") or [])]
-        return "".join(p.extract_text() for p in reader.pages) + " ".join(links)
+        return " ".join(links) + " " + str(dict(reader.metadata or {}))
     if path.suffix == ".xlsx":
         with zipfile.ZipFile(path) as z:
             return " ".join(z.read(n).decode("utf-8", "ignore") for n in z.namelist())

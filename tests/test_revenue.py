@@ -1,4 +1,8 @@
-"""Revenue ledger metrics on a small hand-made ledger (every figure computed by hand in the comments)."""
+"""Revenue ledger metrics on a small hand-made ledger (every figure computed by hand in the comments).
+
+The hand-computed cases run on both engines (the ``ledger_engine`` fixture of conftest.py): DuckDB in
+`make test`, Spark local in `make test-all`.
+"""
 
 import numpy as np
 import pandas as pd
@@ -39,7 +43,7 @@ def ledger_rows():
 
 
 @pytest.fixture
-def ledger():
+def ledger(ledger_engine):
     return ledger_rows()
 
 
@@ -49,6 +53,7 @@ def active(ledger):
 
 
 def test_active_months_are_months_with_recurring_revenue(active):
+    active = rv.active_frame(active)
     got = active.assign(month=active["month"].astype(str)).set_index(["customer_id", "month"])["mrr"].to_dict()
     assert got[("A", "2020-03")] == 150
     assert got[("D", "2020-04")] == 80  # subscription + managed
@@ -100,7 +105,7 @@ def test_retention_nrr_grr_by_hand(active):
     assert r["grr_pct"] == pytest.approx(100 * 140 / 340)
 
 
-def test_grr_is_capped_at_100_even_with_expansion():
+def test_grr_is_capped_at_100_even_with_expansion(ledger_engine):
     df = pd.DataFrame({"customer_id": ["A", "A"], "month": pd.PeriodIndex(["2020-01", "2020-02"], freq="M"),
                        "revenue_type": "subscription", "amount": [100.0, 300.0]})
     r = rv.retention(rv.active_months(df), "2020-01", "2020-02")
@@ -149,7 +154,7 @@ def test_revenue_by_segment(ledger, active):
     assert small.loc["x", "suppressed"] and np.isnan(small.loc["x", "revenue"]) and small.loc["x", "customers"] == 2
 
 
-def test_cloud_recurring_comparison():
+def test_cloud_recurring_comparison(ledger_engine):
     rows = []
     for i in range(6):  # mostly cloud: 80 subscription + 20 project
         rows += [(f"c{i}", "subscription", 80.0), (f"c{i}", "project", 20.0)]

@@ -245,6 +245,18 @@ def test_trend_table_skips_missing_figures():
     assert set(trend.loc[trend["year"] == 2019, "key"]) == {"churn", "csat", "nps", "nrr", "recurring"}
 
 
+def test_trend_table_carries_the_survey_intervals_and_none_for_census_figures():
+    survey = {"csat": {"mean": 4.2, "ci95": [4.1, 4.3]}, "nps": {"score": 20.0, "ci95": [12.5, 27.5]}}
+    trend = sm.trend_table({2020: {"survey": survey, "revenue": REVENUE_2020},
+                            2019: {"survey": {"nps": {"score": 10.0, "ci95": [float("nan"), 18.0]}}}})
+    rows = trend.set_index(["year", "key"])
+    assert (rows.loc[(2020, "nps"), "ci_low"], rows.loc[(2020, "nps"), "ci_high"]) == (12.5, 27.5)
+    assert (rows.loc[(2020, "csat"), "ci_low"], rows.loc[(2020, "csat"), "ci_high"]) == (4.1, 4.3)
+    # an interval with an unknown end is unknown as a whole (missing in the frame); ledger figures have none
+    assert pd.isna(rows.loc[(2019, "nps"), "ci_low"]) and pd.isna(rows.loc[(2019, "nps"), "ci_high"])
+    assert pd.isna(rows.loc[(2020, "churn"), "ci_low"]) and list(trend["year"]) == [2019, *[2020] * 5]
+
+
 def test_stage_mix_table_and_links():
     mix = sm.stage_mix_table({2020: {"maturity": {"stages": {"1": {"name": "Ad Hoc", "n": 3, "pct": 30.0}, "2": {"name": "Opportunistic", "n": 7, "pct": 70.0}}}}})
     assert list(mix["pct"]) == [30.0, 70.0] and list(mix["stage"]) == [1, 2]

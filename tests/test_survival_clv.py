@@ -12,7 +12,7 @@ from test_revenue import ledger_rows
 
 
 @pytest.fixture
-def lives():
+def lives(ledger_engine):
     return survival.lifetimes(rv.active_months(ledger_rows(), end="2020-06"), "2020-06").set_index("customer_id")
 
 
@@ -150,7 +150,7 @@ def test_discounted_lifetimes_match_the_closed_form():
     assert clv.monthly_rate(0.10) == pytest.approx(1.1 ** (1 / 12) - 1)
 
 
-def test_clv_by_segment_on_the_hand_ledger():
+def test_clv_by_segment_on_the_hand_ledger(ledger_engine):
     ledger = ledger_rows()
     act = rv.active_months(ledger, end="2020-06")
     lives = survival.lifetimes(act, "2020-06")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .engine import DEFAULT_ENGINE, ENGINES
 from .inputs import InputError
 from .params import ParamsError, parse_override
 from .safe_output import UnsafePath
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: the number of cores)")
     r.add_argument("--prune", action="store_true",
                    help="remove the earlier outputs of reports whose input is missing (by default they are kept)")
+    r.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                   help="where the reports' queries run: duckdb (default, embedded) or spark (local mode needs Java 17)")
+    r.add_argument("--engine-url", default=None, metavar="URL",
+                   help="with --engine spark: a cluster (spark://host:7077) or Spark Connect (sc://host:15002) URL")
     loud = r.add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="show errors only (no progress)")
     loud.add_argument("-v", "--verbose", action="store_true",
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out if args.out.is_absolute() else args.root / args.out
             try:
                 build_year(args.root, args.year, data, out, formats, overrides, args.only, args.force,
-                           args.workers, prune=args.prune)
+                           args.workers, prune=args.prune, engine=args.engine, engine_url=args.engine_url)
             except NotebookFailed as exc:
                 # Built from the failures' fields: notebook, cell, error, where the notebook and its log are kept.
                 log.error("error: %s", exc)
@@ -111,30 +116,24 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "validate":
             import warnings
 
-            from .inputs import (
-                CONTRACTS,
-                READ_ATTR,
-                REFERENCES,
-                InputWarning,
-                check_references,
-                input_path,
-                load,
-            )
+            from .engine.load import Source, check_references, load_table
+            from .inputs import CONTRACTS, REFERENCES, InputWarning, input_path
 
             def contract_name(path: Path) -> str | None:
                 if path.name in CONTRACTS:
                     return path.name
-                if path.suffix.lower() in (".xlsx", ".xlsm") and path.stem + ".csv" in CONTRACTS:
+                if path.suffix.lower() in (".xlsx", ".xlsm", ".parquet") and path.stem + ".csv" in CONTRACTS:
                     return path.stem + ".csv"
                 return None
 
             problems: list[str] = []
+            unlisted = 0
             given: list[tuple[Path, str]] = []
             for path in args.files:
                 name = contract_name(path)
                 if name is None:
                     problems.append(f"{path}: no input contract for a file named {path.name}; known: {', '.join(sorted(CONTRACTS))}"
-                                    " (or the same name ending .xlsx)")
+                                    " (or the same name ending .xlsx or .parquet)")
                 else:
                     given.append((path, name))
             # The files are cross-checked folder by folder, as `report` checks one data folder; a file another
@@ -152,28 +151,34 @@ def main(argv: list[str] | None = None) -> int:
                             files[ref.target] = target
                             if target not in {p for p, _ in given}:
                                 extra.add(target)
-            frames_of: dict[Path, object] = {}
+            loaded_of: dict[Path, object] = {}
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", InputWarning)
                 for path in dict.fromkeys([p for p, _ in given] + sorted(extra)):
+                    name = contract_name(path)
                     try:
-                        frame = load(path, CONTRACTS[contract_name(path)])
+                        # The same loader as `report`: a large file or Parquet is checked on the engine.
+                        item = load_table(Source(name, path=path), CONTRACTS[name])
                     except InputError as exc:
                         problems.extend(exc.messages)
+                        unlisted += exc.unlisted
                         continue
-                    frames_of[path] = frame
-                    how = frame.attrs[READ_ATTR].describe()
+                    loaded_of[path] = item
+                    how = item.info.describe() if item.info is not None else item.provenance.get("format", "Parquet")
                     note = ", read for the cross-file checks" if path in extra else ""
-                    print(f"{path}: {len(frame)} rows, valid ({how}{note})")
+                    print(f"{path}: {item.rows} rows, valid ({how}{note})")
             for w in caught:
                 if issubclass(w.category, InputWarning):
                     print(f"warning: {w.message}", file=sys.stderr)
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             for files in groups.values():
-                problems.extend(check_references({name: frames_of[p] for name, p in files.items() if p in frames_of}))
-            if problems:
-                raise InputError(list(dict.fromkeys(problems)))
+                found = check_references({name: loaded_of[p] for name, p in files.items() if p in loaded_of})
+                if found is not None:
+                    problems.extend(found.messages)
+                    unlisted += found.unlisted
+            if problems or unlisted:
+                raise InputError(list(dict.fromkeys(problems)), unlisted)
         elif args.command == "publish":
             from .publish import PublishError, publish_year
 

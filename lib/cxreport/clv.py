@@ -61,7 +61,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import betaln
 
-from .revenue import active_months, arpa, gross_margin, monthly_logo_churn, mrr_movements
+from .revenue import active_months, arpa, gross_margin, gross_margin_by_segment, monthly_logo_churn, mrr_movements_by_segment
 
 HORIZON = 2400  # periods summed for discounted lifetimes (200 years of months)
 
@@ -241,6 +241,8 @@ def clv_by_segment(ledger: pd.DataFrame, lives: pd.DataFrame, segments: pd.Serie
     act = active if active is not None else active_months(ledger, end=end)
     overall_margin = gross_margin(ledger, year)
     seg = segments.dropna()
+    movements = mrr_movements_by_segment(act, seg, end=end)  # one engine query for every segment
+    margins = gross_margin_by_segment(ledger, seg, year)
     rows = []
     names = seg.cat.categories if isinstance(seg.dtype, pd.CategoricalDtype) else sorted(seg.unique())
     for name in names:  # a handful of segments
@@ -250,11 +252,10 @@ def clv_by_segment(ledger: pd.DataFrame, lives: pd.DataFrame, segments: pd.Serie
         if row["suppressed"] or len(lv) == 0:
             rows.append(row)
             continue
-        a = act[act["customer_id"].isin(ids)]
-        mv = mrr_movements(a, end=end)
+        mv = movements[name]
         arpa_avg = arpa(mv, first, end)["average"]
         churn = monthly_logo_churn(mv, first, end)["monthly_pct"] / 100
-        margin = gross_margin(ledger[ledger["customer_id"].isin(ids)], year)
+        margin = margins[name]
         margin = overall_margin if not np.isfinite(margin) else margin
         fit = sbg_fit(lv["duration"], lv["churned"])
         dl = discounted_expected_lifetime(fit["gamma"], fit["delta"], d_m)

@@ -22,34 +22,71 @@ Definitions (see :mod:`cxreport.revenue` for *active*):
   been acquired earlier (the ledger does not say); ``first_cohort_note``
   marks that cohort.
 
-Vectorised: one pass over the active months with integer ages and a pivot.
+Where it runs: the ages and cohort sizes are computed on the engine (a
+``min`` window over each customer's active months gives its acquisition
+month); what comes back is one row per acquisition month and age, which
+pandas groups into cohorts (quarters by default) and pivots.
 """
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 
-from .revenue import month_of, month_ordinal, to_period
+from . import engine
+from .revenue import active_table, month_index_of, periods
 
 
-def acquisitions(active: pd.DataFrame, freq: str = "Q") -> pd.DataFrame:
-    """One row per customer: ``customer_id``, ``acquired`` (first active month), ``cohort`` (its period, e.g. quarter)."""
-    m = month_ordinal(active["month"])
-    codes, uniq = pd.factorize(active["customer_id"])
-    first_o = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_o, codes, m)
-    acquired = to_period(first_o)
+def acquisitions(active, freq: str = "Q") -> pd.DataFrame:
+    """One row per customer: ``customer_id``, ``acquired`` (first active month), ``cohort`` (its period, e.g. quarter).
+
+    ``active`` is :func:`cxreport.revenue.active_months` (or a pandas frame of
+    active months). The first month is a ``min`` per customer on the engine;
+    sorted by customer.
+    """
+    a = active_table(active)
+    got = engine.current().fetch(a.group_by("customer_id").aggregate(acquired=a.month_index.min()))
+    got = got.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    acquired = periods(got["acquired"])
     return pd.DataFrame(
         {
-            "customer_id": np.asarray(uniq, dtype=object),
+            "customer_id": got["customer_id"].astype(str),
             "acquired": acquired,
             "cohort": acquired.asfreq(freq) if freq != "M" else acquired,
         }
     )
 
 
-def cohort_retention(active: pd.DataFrame, end=None, freq: str = "Q", step: int = 3, max_periods: int | None = None):
+def cohort_cells(active, end=None, step: int = 3) -> tuple[pd.DataFrame, int | None]:
+    """Customers and MRR per acquisition month and age (months since acquisition), at ages ``0, step, 2*step...``.
+
+    Returns ``(cells, end_index)``: ``cells`` has ``acquired`` (month index
+    ``year * 12 + month - 1``), ``age``, ``customers`` (active at that age)
+    and ``mrr`` (their MRR then), one row per pair with any active customer;
+    ``end_index`` is ``end`` (default the last active month) as a month
+    index, None without any active month. Computed on the engine: the
+    acquisition month is the ``min`` of the customer's active months over a
+    window per customer; at most (months x months / step) rows come back.
+    """
+    a = active_table(active)
+    eng = engine.current()
+    if end is None:
+        last = eng.scalar(a.month_index.max())
+        if last is None:
+            return pd.DataFrame(columns=["acquired", "age", "customers", "mrr"]), None
+        end_i = int(last)
+    else:
+        end_i = month_index_of(end)
+        a = a.filter(a.month_index <= end_i)
+    rows = a.mutate(acquired=a.month_index.min().over(ibis.window(group_by=a.customer_id)))
+    rows = rows.mutate(age=rows.month_index - rows.acquired)
+    rows = rows.filter(rows.age % step == 0)
+    cells = eng.fetch(rows.group_by(["acquired", "age"]).aggregate(customers=rows.count(), mrr=rows.mrr.sum()))
+    return cells, end_i
+
+
+def cohort_retention(active, end=None, freq: str = "Q", step: int = 3, max_periods: int | None = None):
     """Logo and revenue retention matrices by acquisition cohort.
 
     Returns ``(logo, revenue)``: two frames, one row per cohort, with
@@ -57,41 +94,38 @@ def cohort_retention(active: pd.DataFrame, end=None, freq: str = "Q", step: int 
     (the cohort's MRR at age 0), and one column per period since acquisition
     ``0, 1, 2, ...`` (percentages 0-100; NaN where not yet observed). See
     the module docstring for the definitions. ``end`` defaults to the last
-    active month.
+    active month. The counts per acquisition month and age come from the
+    engine (:func:`cohort_cells`); grouping the months into cohorts and the
+    pivot are pandas on that small table.
     """
-    m = month_ordinal(active["month"])
-    end_o = int(m.max()) if end is None else month_of(end)
-    keep = m <= end_o
-    m = m[keep]
-    mrr = active["mrr"].to_numpy(dtype=float)[keep]
-    codes, uniq = pd.factorize(active["customer_id"][keep])  # fast on the categorical ids of active_months
-    first = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, codes, m)
-    age = m - first[codes]
-    first_p = to_period(first)
-    cohort_p = first_p.asfreq(freq) if freq != "M" else first_p
-    c_codes, c_labels = pd.factorize(cohort_p, sort=True)  # cohort of each customer, as an integer
+    cells, end_i = cohort_cells(active, end, step)
+    first = cells["acquired"].to_numpy(dtype=np.int64)
+    cohort_p = periods(first).asfreq(freq) if freq != "M" else periods(first)
+    c_codes, c_labels = pd.factorize(cohort_p, sort=True)  # cohort of each cell, as an integer
     n_c = len(c_labels)
+    age = cells["age"].to_numpy(dtype=np.int64)
+    customers = cells["customers"].to_numpy(dtype=np.int64)
+    mrr = cells["mrr"].to_numpy(dtype=float)
 
+    at_start = age == 0  # every customer is active at age 0, once: the cohort's size and start MRR
+    size = np.bincount(c_codes[at_start], weights=customers[at_start], minlength=n_c).astype(np.int64)
     youngest = np.full(n_c, np.iinfo(np.int64).min, dtype=np.int64)  # latest acquisition month in each cohort
     np.maximum.at(youngest, c_codes, first)
-    size = np.bincount(c_codes, minlength=n_c)
 
-    on_step = age % step == 0
-    period = age[on_step] // step
+    period = age // step
     n_periods = int(period.max()) + 1 if len(period) else 0
     if max_periods is not None:
         n_periods = min(n_periods, max_periods)
     sel = period < n_periods
-    cell = c_codes[codes[on_step][sel]] * n_periods + period[sel]
-    counts_a = np.bincount(cell, minlength=n_c * n_periods).reshape(n_c, n_periods)
-    sums_a = np.bincount(cell, weights=mrr[on_step][sel], minlength=n_c * n_periods).reshape(n_c, n_periods)
+    cell = c_codes[sel] * n_periods + period[sel]
+    counts_a = np.bincount(cell, weights=customers[sel], minlength=n_c * n_periods).reshape(n_c, n_periods).astype(np.int64)
+    sums_a = np.bincount(cell, weights=mrr[sel], minlength=n_c * n_periods).reshape(n_c, n_periods)
     cols = list(range(n_periods))
     index = pd.Index(c_labels.astype(str), name="cohort")
     counts = pd.DataFrame(counts_a, index=index, columns=cols)
     sums = pd.DataFrame(sums_a, index=index, columns=cols)
     size = pd.Series(size, index=index)
-    observed = (youngest[:, None] + np.array(cols, dtype=np.int64)[None, :] * step) <= end_o
+    observed = (youngest[:, None] + np.array(cols, dtype=np.int64)[None, :] * step) <= (end_i if end_i is not None else 0)
 
     start = sums[0] if 0 in sums.columns else pd.Series(0.0, index=size.index)
     logo = (100 * counts.div(size, axis=0)).where(observed)
@@ -107,10 +141,13 @@ def cohort_retention(active: pd.DataFrame, end=None, freq: str = "Q", step: int 
     return out[0], out[1]
 
 
-def first_cohort_note(active: pd.DataFrame, ledger_start, freq: str = "Q") -> str | None:
-    """A note when customers were already active in the ledger's first month (their true acquisition is unknown)."""
-    m = month_ordinal(active["month"])
-    n = active.loc[m == month_of(ledger_start), "customer_id"].nunique()
+def first_cohort_note(active, ledger_start, freq: str = "Q") -> str | None:
+    """A note when customers were already active in the ledger's first month (their true acquisition is unknown).
+
+    Counts the customers active in ``ledger_start`` on the engine.
+    """
+    a = active_table(active)
+    n = int(engine.current().scalar(a.filter(a.month_index == month_index_of(ledger_start)).count()) or 0)
     if n == 0:
         return None
     cohort = pd.Period(ledger_start, freq="M").asfreq(freq)

@@ -45,16 +45,27 @@ SAFE_ID_EXPECTED = "an id of 1-64 letters, digits, '-' or '_' (it names the part
 
 
 class InputError(ValueError):
-    """Raised when an input file breaks the contract; carries one message per problem."""
+    """Raised when an input file breaks the contract; carries one message per problem.
 
-    def __init__(self, messages: list[str]):
+    ``unlisted`` counts the problems found but not listed in ``messages``: validation on the engine
+    counts every bad value but fetches only the first :data:`MAX_MESSAGES` offending rows, so a
+    file with a million bad rows says how many there are without holding a million messages.
+    ``total`` is every problem, listed or not.
+    """
+
+    def __init__(self, messages: list[str], unlisted: int = 0):
         self.messages = list(messages)
+        self.unlisted = max(int(unlisted), 0)
         shown = self.messages[:MAX_MESSAGES]
-        more = len(self.messages) - len(shown)
+        more = self.total - len(shown)
         text = "\n".join(f"  - {m}" for m in shown)
         if more > 0:
             text += f"\n  ... and {more} more problems"
-        super().__init__(f"{len(self.messages)} problem(s) in the input data:\n{text}")
+        super().__init__(f"{self.total} problem(s) in the input data:\n{text}")
+
+    @property
+    def total(self) -> int:
+        return len(self.messages) + self.unlisted
 
 
 @dataclass(frozen=True)
@@ -687,11 +698,16 @@ def validate(raw: pd.DataFrame, contract: Contract, label: str | None = None) ->
 
 def _shape_problems(raw: pd.DataFrame, contract: Contract, label: str) -> list[str]:
     """What no report can work with, whatever the values: no data rows, or no column of a required family."""
+    return shape_problems(list(raw.columns), len(raw), contract, label)
+
+
+def shape_problems(columns: list[str], rows: int, contract: Contract, label: str) -> list[str]:
+    """:func:`_shape_problems` from a header and a row count (the engine route has no frame)."""
     problems = []
-    if len(raw) == 0:
+    if rows == 0:
         problems.append(f"{label}: no data rows under the header; expected at least one row")
     for prefix in contract.requires_prefixed:
-        if not any(str(c).startswith(prefix) and len(str(c)) > len(prefix) for c in raw.columns):
+        if not any(str(c).startswith(prefix) and len(str(c)) > len(prefix) for c in columns):
             problems.append(f"{label}: no {prefix}<name> column; expected at least one, such as {prefix}strategy "
                             f"({contract.prefixed[prefix].expected})")
     return problems
@@ -832,9 +848,13 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
+PARQUET_SUFFIX = ".parquet"
+
+
 def input_path(data_dir: Path, name: str) -> Path | None:
     """Where input ``name`` (``survey_responses.csv``) is in ``data_dir``: the CSV when present, else a
-    workbook of the same stem (``survey_responses.xlsx``), else None."""
+    workbook of the same stem (``survey_responses.xlsx``), else Parquet (``revenue.parquet``: one file, or
+    a folder of part files as Spark and DuckDB write them), else None."""
     data_dir = Path(data_dir)
     csv_path = data_dir / name
     if csv_path.is_file():
@@ -843,7 +863,28 @@ def input_path(data_dir: Path, name: str) -> Path | None:
         xlsx = data_dir / (Path(name).stem + suffix)
         if xlsx.is_file():
             return xlsx
+    parquet = data_dir / (Path(name).stem + PARQUET_SUFFIX)
+    if parquet.is_file() or (parquet.is_dir() and any(parquet_parts(parquet))):
+        return parquet
     return None
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether ``path`` is a Parquet input: a ``.parquet`` file or a folder of part files."""
+    return Path(path).suffix.lower() == PARQUET_SUFFIX
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The Parquet files of an input, in name order: the file itself, or every ``*.parquet`` below a folder
+    (Spark's and DuckDB's part files, also in ``key=value`` partition folders); hidden files and Spark's
+    ``_SUCCESS`` markers are not data."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.rglob("*.parquet") if p.is_file()
+                  and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
 
 
 # ------------------------------------------------------------- the contracts
@@ -1070,6 +1111,8 @@ def fingerprint(path: Path) -> dict:
     and, for the encoding, the bytes hashed anyway (an ASCII chunk costs nothing to check).
     """
     path = Path(path)
+    if is_parquet(path):
+        return _parquet_fingerprint(path)
     key = _source_key(path)
     known = _READ.get(key[0])
     info = known[1] if known is not None and known[0] == key else None
@@ -1101,6 +1144,29 @@ def fingerprint(path: Path) -> dict:
         else:
             out["sheet"] = info.sheet if info.sheet is not None else _first_sheet(path)
     return out
+
+
+def _parquet_fingerprint(path: Path) -> dict:
+    """A Parquet input's fingerprint: one file hashed as a CSV is; a folder by its part files' names (relative),
+    sizes and SHA-256s, hashed together, so adding, removing or changing a part changes it."""
+    parts = parquet_parts(path)
+    if not parts:
+        raise InputError([f"{path.name}: no Parquet file found at {path}"])
+    if path.is_file():
+        digest, size = _file_sha256(path), path.stat().st_size
+    else:
+        listing = [(p.relative_to(path).as_posix(), p.stat().st_size, _file_sha256(p)) for p in parts]
+        digest = hashlib.sha256(repr(listing).encode()).hexdigest()
+        size = sum(n for _, n, _ in listing)
+    return {"file": path.name, "bytes": size, "sha256": digest, "format": "parquet", "parts": len(parts)}
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _first_sheet(path: Path) -> str | None:

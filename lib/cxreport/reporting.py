@@ -92,13 +92,14 @@ def write_table(tables_dir: str | Path | None, name: str, table: pd.DataFrame) -
 
 
 def provenance(data_dir: str | Path, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """What a report was built from: file (the CSV, or the workbook read in its place), data rows used,
-    SHA-256 (first 12 characters) and run date."""
+    """What a report was built from: file (the CSV, or the workbook or Parquet read in its place), data rows
+    used (an input on the engine, such as the ledger, is counted there), SHA-256 (first 12 characters) and run date."""
     rows = []
     for name, frame in frames.items():
         path = input_path(data_dir, name) or Path(data_dir) / name
         fp = fingerprint(path)
-        rows.append({"File": path.name, "Rows": len(frame), "SHA-256": fp["sha256"][:12]})
+        n = len(frame) if isinstance(frame, pd.DataFrame) else int(frame.count().execute())
+        rows.append({"File": path.name, "Rows": n, "SHA-256": fp["sha256"][:12]})
     out = pd.DataFrame(rows)
     out["Run date"] = dt.date.today().isoformat()
     return out

@@ -62,6 +62,22 @@ class RevenueBenchmarks(_Strict):
     cloud_recurring_multiple: float = Field(gt=0)
 
 
+class InputTable(_Strict):
+    """An input read from a database table instead of a file: an Ibis connection URL (``postgres://user@host:5432/db``,
+    ``duckdb:///path.duckdb``, ...) or the environment variable holding it (so no password sits in params), and the table."""
+
+    url: str | None = Field(default=None, description="Ibis connection URL of the database")
+    url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                description="environment variable holding the URL (it wins over url when set)")
+    table: str = Field(min_length=1, description="the table (or view) holding the input's columns")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> InputTable:
+        if not self.url and not self.url_env:
+            raise ValueError("a url or a url_env (the environment variable holding the URL)")
+        return self
+
+
 class Settings(_Strict):
     """Every setting of the suite, typed and range-checked; no defaults here (they live in params/defaults.yaml)."""
 
@@ -104,6 +120,18 @@ class Settings(_Strict):
     clv_accounts_shown: int = Field(ge=0)
     cloud_revenue_types: list[Literal["subscription", "managed", "project", "license", "ip"]] = Field(min_length=1)
     revenue_benchmarks: RevenueBenchmarks
+    # where the inputs are (the pipeline; no report reads it)
+    input_tables: dict[str, InputTable]
+
+    @field_validator("input_tables")
+    @classmethod
+    def _known_inputs(cls, v: dict[str, InputTable]) -> dict[str, InputTable]:
+        from .inputs import CONTRACTS
+
+        unknown = sorted(set(v) - set(CONTRACTS))
+        if unknown:
+            raise ValueError(f"input names of the contract ({', '.join(sorted(CONTRACTS))}); unknown: {', '.join(unknown)}")
+        return v
 
     @field_validator("quotes", mode="before")
     @classmethod

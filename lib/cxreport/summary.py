@@ -669,25 +669,43 @@ def findings(candidates: pd.DataFrame, least: int = MIN_FINDINGS, most: int = MA
 
 
 # ---------------------------------------------------------------- trends
-TRENDS = (  # key, section, path, label, unit
-    ("nps", "survey", "nps.score", "Net Promoter Score (survey)", "score"),
-    ("partner_nps", "partners", "nps.score", "Partner-programme NPS", "score"),
-    ("csat", "survey", "csat.mean", "Overall satisfaction (1-5)", "score2"),
-    ("churn", "revenue", "annual_logo_churn_pct", "Customers lost in the year (%)", "pct"),
-    ("nrr", "revenue", "nrr_pct", "Net revenue retention (%)", "pct"),
-    ("recurring", "revenue", "recurring_share_pct", "Recurring share of revenue (%)", "pct"),
+TRENDS = (  # key, section, path, label, unit, interval path (a sample estimate's 95% CI; None for a census figure)
+    ("nps", "survey", "nps.score", "Net Promoter Score (survey)", "score", "nps.ci95"),
+    ("partner_nps", "partners", "nps.score", "Partner-programme NPS", "score", "nps.ci95"),
+    ("csat", "survey", "csat.mean", "Overall satisfaction (1-5)", "score2", "csat.ci95"),
+    # Churn, NRR and recurring share come from the whole ledger, not a sample: no interval.
+    ("churn", "revenue", "annual_logo_churn_pct", "Customers lost in the year (%)", "pct", None),
+    ("nrr", "revenue", "nrr_pct", "Net revenue retention (%)", "pct", None),
+    ("recurring", "revenue", "recurring_share_pct", "Recurring share of revenue (%)", "pct", None),
 )
 
 
+def _interval(sections: dict, section: str, path: str | None) -> tuple[float | None, float | None]:
+    """The ``[low, high]`` interval stored at ``path`` of a year's metrics section, or (None, None) when unknown."""
+    pair = get(sections.get(section), path) if path else None
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        return None, None
+    low, high = (finite_or_none(v) for v in pair)
+    return (low, high) if low is not None and high is not None else (None, None)
+
+
 def trend_table(years: dict[int, dict]) -> pd.DataFrame:
-    """The multi-year series in long form: ``year``, ``key``, ``label``, ``unit``, ``value`` (one row per year and series with a figure)."""
+    """The multi-year series in long form, one row per year and series with a figure.
+
+    Columns ``year``, ``key``, ``label``, ``unit``, ``value``, and ``ci_low``/``ci_high``: the
+    figure's 95% confidence interval as its report stored it (``ci95`` beside the score) for the
+    survey estimates (NPS, CSAT), None for figures counted over the whole ledger or when unknown.
+    Years without the figure are left out, so a series covers only the years with data.
+    """
     rows = []
     for year, sections in sorted(years.items()):
-        for key, section, path, label, unit in TRENDS:
-            v = get(sections.get(section), path)
-            if v is not None and math.isfinite(float(v)):
-                rows.append({"year": int(year), "key": key, "label": label, "unit": unit, "value": float(v)})
-    return pd.DataFrame(rows, columns=["year", "key", "label", "unit", "value"])
+        for key, section, path, label, unit, interval in TRENDS:
+            v = finite_or_none(get(sections.get(section), path))
+            if v is not None:
+                low, high = _interval(sections, section, interval)
+                rows.append({"year": int(year), "key": key, "label": label, "unit": unit, "value": v,
+                             "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows, columns=["year", "key", "label", "unit", "value", "ci_low", "ci_high"])
 
 
 def stage_mix_table(years: dict[int, dict]) -> pd.DataFrame:

@@ -38,11 +38,12 @@ from scipy import stats as sps
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from .revenue import _arrays, _neighbours, month_of, to_period
+from . import engine
+from .revenue import month_index_of, month_of, periods, with_neighbours
 
 
 # ---------------------------------------------------------------- lifetimes
-def lifetimes(active: pd.DataFrame, end) -> pd.DataFrame:
+def lifetimes(active, end) -> pd.DataFrame:
     """One row per customer ever active: its first-spell lifetime and its state at ``end``.
 
     Columns: ``customer_id``, ``acquired`` (Period), ``first_spell_end``
@@ -54,60 +55,57 @@ def lifetimes(active: pd.DataFrame, end) -> pd.DataFrame:
     ``end``, 0 when not active), ``spell_tenure`` (months active in the
     current spell at ``end``, counting ``end``; 0 when not active),
     ``active_months`` (all active months up to ``end``).
+
+    ``active`` is :func:`cxreport.revenue.active_months` (or a pandas frame
+    of active months). Computed on the engine, one customer per row: over
+    each customer's active months in month order, a month *starts a spell*
+    when there is no previous active month (``lag``) or it is earlier than
+    the month before, and *ends a spell* when there is no next active month
+    (``lead``) or it is later than the month after, or is ``end``
+    (:func:`cxreport.revenue.with_neighbours`: one window). A
+    customer active at ``end`` is in its last spell, so its ``spell_tenure``
+    is ``end`` minus its latest spell start, plus one. Only the per-customer
+    table comes back to pandas, sorted by customer.
     """
-    codes, m, mrr = _arrays(active)
-    end_o = month_of(end)
-    keep = m <= end_o
-    codes, m, mrr = codes[keep], m[keep], mrr[keep]
-    ids = np.asarray(pd.factorize(active["customer_id"])[1], dtype=object)
-    has_prev, prev_m, has_next, next_m = _neighbours(codes, m)
-    starts = ~has_prev | (prev_m < m - 1)
-    ends = ~has_next | (next_m > m + 1)
-    n = len(ids)
-
-    acquired = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(acquired, codes, m)
-    first_end = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_end, codes[ends], m[ends])
-    spells = np.bincount(codes[starts], minlength=n)
-    months = np.bincount(codes, minlength=n)
-    at_end = m == end_o
-    active_end = np.zeros(n, dtype=bool)
-    active_end[codes[at_end]] = True
-    mrr_end = np.zeros(n)
-    mrr_end[codes[at_end]] = mrr[at_end]
-    # start of the spell each row belongs to: running maximum of the spell-start months (customers are contiguous)
-    pos = np.where(starts, np.arange(len(m)), 0)
-    spell_start_row = np.maximum.accumulate(pos) if len(pos) else pos
-    tenure = np.zeros(n, dtype=np.int64)
-    tenure[codes[at_end]] = (m[at_end] - m[spell_start_row[at_end]] + 1)
-
-    churned = first_end < end_o
-    churn_month = np.where(churned, first_end + 1, 0)
-    duration = np.where(churned, churn_month - acquired, end_o - acquired)
-    present = months > 0
-    acquired = np.where(present, acquired, end_o)
-    first_end = np.where(present, first_end, end_o)
-    churned &= present
-    churn_month = np.where(churned, first_end + 1, 0)
-    duration = np.where(churned, churn_month - acquired, end_o - acquired)
-    out = pd.DataFrame(
+    end_i = month_index_of(end)
+    a = with_neighbours(active, end)
+    m, prev, nxt = a.month_index, a.prev_month, a.next_month
+    # every spell ends at ``end`` at the latest: what follows is not observed
+    rows = a.mutate(starts=prev.isnull() | (prev < m - 1), ends=nxt.isnull() | (nxt > m + 1) | (m == end_i))
+    at_end = rows.month_index == end_i
+    per = rows.group_by("customer_id").aggregate(
+        acquired=rows.month_index.min(),
+        first_spell_end=rows.month_index.min(where=rows.ends),
+        spells=rows.count(where=rows.starts),
+        active_months=rows.count(),
+        at_end=rows.count(where=at_end),
+        mrr_end=rows.mrr.sum(where=at_end),
+        last_spell_start=rows.month_index.max(where=rows.starts),
+    )
+    got = engine.current().fetch(per).sort_values("customer_id", kind="stable").reset_index(drop=True)
+    acquired = got["acquired"].to_numpy(dtype=np.int64)
+    first_end = got["first_spell_end"].to_numpy(dtype=np.int64)  # never NULL: a customer's last active month ends a spell
+    spells = got["spells"].to_numpy(dtype=np.int64)
+    active_at_end = got["at_end"].to_numpy(dtype=np.int64) > 0
+    churned = first_end < end_i
+    churn_month = first_end + 1
+    duration = np.where(churned, churn_month - acquired, end_i - acquired)
+    return pd.DataFrame(
         {
-            "customer_id": np.asarray(ids),
-            "acquired": to_period(acquired),
-            "first_spell_end": to_period(first_end),
+            "customer_id": got["customer_id"].astype(str),
+            "acquired": periods(acquired),
+            "first_spell_end": periods(first_end),
             "churned": churned,
-            "churn_month": pd.Series(to_period(churn_month)).where(churned).array,
-            "duration": duration,
+            "churn_month": pd.Series(periods(churn_month)).where(churned).array,
+            "duration": duration.astype(np.int64),
             "spells": spells,
             "reactivated": spells > 1,
-            "active_at_end": active_end,
-            "mrr_end": mrr_end,
-            "spell_tenure": tenure,
-            "active_months": months,
+            "active_at_end": active_at_end,
+            "mrr_end": got["mrr_end"].astype(float).fillna(0.0).to_numpy(),
+            "spell_tenure": np.where(active_at_end, end_i - got["last_spell_start"].to_numpy(dtype=np.int64) + 1, 0),
+            "active_months": got["active_months"].to_numpy(dtype=np.int64),
         }
     )
-    return out[present].sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
 def landmark(lives: pd.DataFrame, measured: pd.DataFrame, end, month_col: str = "measured") -> pd.DataFrame:

@@ -7,8 +7,9 @@ A notebook's build key hashes everything its outputs are made from:
 - the notebook file itself;
 - the parameters the pipeline passes to it (after defaults, year file and
   overrides are merged), and the output formats;
-- the input files it reads (``requires`` and ``optional`` in its metadata),
-  by content, never by timestamp;
+- the inputs it reads (``requires`` and ``optional`` in its metadata), by
+  content, never by timestamp: a file's SHA-256, a Parquet folder's part files
+  (names, sizes, hashes), a database table's row count and checksum;
 - the source of every ``cxreport`` module it imports, followed through the
   package's own imports (so editing ``revenue.py`` re-runs only the reports
   that use it), plus the renderer and its stylesheet and the installed
@@ -37,7 +38,8 @@ from . import stage
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lib/cxreport
 # Packages whose version changes what a report looks like or computes.
-SHAPING_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "nbconvert", "papermill", "weasyprint")
+SHAPING_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "nbconvert", "papermill", "weasyprint",
+                    "duckdb", "ibis-framework")
 
 
 def _module_file(name: str) -> Path | None:
@@ -108,6 +110,16 @@ def _parses(source: str) -> bool:
         return False
 
 
+def _rendering_files() -> tuple[Path, ...]:
+    """What turns an executed notebook into its pages: the renderer, the page frame, templates, styles and scripts."""
+    templates = PACKAGE_DIR / "templates"
+    shipped = sorted(p for p in templates.rglob("*") if p.is_file() and p.suffix in {".j2", ".css", ".js", ".json"})
+    return (PACKAGE_DIR / "build" / "render.py", PACKAGE_DIR / "build" / "site.py", *shipped)
+
+
+RENDERING_FILES = _rendering_files()
+
+
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's content (remembered per path, size and modification time within a run)."""
     st = Path(path).stat()
@@ -128,19 +140,24 @@ def _modules_digests(notebook: str, notebook_digest: str) -> tuple[tuple[str, st
     return tuple((m, file_digest(_module_file(m))) for m in sorted(modules_used(Path(notebook))))
 
 
-def build_key(notebook: Path, parameters: dict, data_files: list[Path], formats: tuple[str, ...]) -> str:
+def build_key(notebook: Path, parameters: dict, data_files: list[Path], formats: tuple[str, ...],
+              data_digests: dict[str, str | None] | None = None) -> str:
     """The content hash of everything a notebook's outputs depend on (see the module docstring).
 
-    ``parameters`` must not contain run-specific paths (output folders);
+    ``parameters`` must not contain run-specific paths (output folders) nor the engine;
     ``data_files`` that do not exist count as absent, so adding one changes the key.
+    ``data_digests`` are the inputs' digests by input name, as validation took them
+    (None: absent), for inputs that are no single file (a Parquet folder, a table).
     """
+    data = {Path(p).name: (file_digest(p) if Path(p).is_file() else None) for p in sorted(data_files)}
+    data.update({f"input:{name}": digest for name, digest in sorted((data_digests or {}).items())})
     parts = {
         "notebook": file_digest(notebook),
         "parameters": json.dumps(parameters, sort_keys=True, default=str),
         "formats": sorted(formats),
-        "data": {Path(p).name: (file_digest(p) if Path(p).is_file() else None) for p in sorted(data_files)},
+        "data": data,
         "modules": dict(_modules_digests(str(notebook), file_digest(notebook))),
-        "rendering": [file_digest(PACKAGE_DIR / "templates" / "report.css"), file_digest(PACKAGE_DIR / "build" / "render.py")],
+        "rendering": [file_digest(p) for p in RENDERING_FILES],
         "versions": {pkg: _version(pkg) for pkg in SHAPING_PACKAGES},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -160,8 +177,9 @@ def tables_digest(tables_dir: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- the manifest and reuse
-# Parameters that only say where this run writes or reads: not part of what a report depends on.
-RUN_PATHS = ("data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir")
+# Parameters that only say where this run writes or reads, or which engine computes (the figures are equal on
+# DuckDB and Spark): not part of what a report depends on.
+RUN_PATHS = ("data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir", "run_db", "engine", "engine_url")
 MANIFEST = Path(".build") / "manifest.json"
 # What a job leaves beside its executed notebook (the log is kept with the outputs, never published).
 OUTPUT_SUFFIXES = ("ipynb", "html", "pdf", "log")

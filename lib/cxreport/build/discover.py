@@ -16,11 +16,13 @@ from pathlib import Path
 
 import nbformat
 
-from ..inputs import CONTRACTS, SAFE_ID, input_path, load
+from ..inputs import CONTRACTS, SAFE_ID
 from ..params import ParamsError
 
-# Parameters the pipeline itself supplies; a notebook receives those it declares.
-PIPELINE_PARAMETERS = ("year", "data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir")
+# Parameters the pipeline itself supplies; a notebook receives those it declares: ``run_db`` (the run database of
+# validated inputs), ``engine`` and ``engine_url`` (where the queries run) among them.
+PIPELINE_PARAMETERS = ("year", "data_dir", "tables_dir", "metrics_path", "metrics_dir", "out_dir", "run_db", "engine",
+                       "engine_url")
 # Per-unit notebooks (metadata ``cxreport.per``): the unit -> (file listing the units, id column = parameter name,
 # label column, output folder).
 PER_UNITS = {"partner": ("partners.csv", "partner_id", "name", "partners")}
@@ -68,9 +70,12 @@ def discover(notebooks_dir: Path) -> list[Notebook]:
     return found
 
 
-def units_for(nb: Notebook, data_dir: Path) -> list[tuple[str, str]]:
+def units_for(nb: Notebook, data_dir: Path, tables: dict | None = None) -> list[tuple[str, str]]:
     """The (id, label) pairs a per-unit notebook runs for, in file order (e.g. every partner of partners.csv)."""
+    from ..engine.load import Source, find_source, load_table
+
     filename, id_col, label_col, _ = PER_UNITS[nb.per]
-    frame = load(input_path(data_dir, filename) or Path(data_dir) / filename, CONTRACTS[filename])
+    source = find_source(data_dir, filename, tables) or Source(filename, path=Path(data_dir) / filename)
+    frame = load_table(source, CONTRACTS[filename]).pandas()
     labels = frame[label_col] if label_col in frame.columns else frame[id_col]
     return list(zip(frame[id_col].astype(str), labels.fillna(frame[id_col]).astype(str)))

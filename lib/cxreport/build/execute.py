@@ -244,6 +244,8 @@ def local_paths(job: dict) -> dict[str, str]:
         names[str(Path(params["data_dir"]).resolve())] = Path(params["data_dir"]).name
     if params.get("out_dir"):
         names[str(Path(params["out_dir"]).resolve())] = "OUT"
+    if params.get("run_db"):  # inside the staging folder, but never part of the year: say what it was
+        names[str(Path(params["run_db"]).resolve())] = "the run database (removed after the run)"
     return dict(sorted(names.items(), key=lambda kv: len(kv[0]), reverse=True))
 
 
@@ -259,11 +261,15 @@ def scrub_local_paths(executed: Path, names: dict[str, str]) -> None:
         executed.write_text(text, encoding="utf-8")
 
 
-def _render(executed: Path, out_dir: Path, stem: str, formats: tuple[str, ...], log: logging.Logger) -> None:
+def _render(executed: Path, out_dir: Path, stem: str, formats: tuple[str, ...], log: logging.Logger,
+            job: dict | None = None) -> None:
     if "html" not in formats and "pdf" not in formats:
         return
     t0 = time.perf_counter()
-    text = render_html(executed, out_dir / f"{stem}.html")
+    # The page links the CSV tables its report wrote (a unit's tables are not published).
+    tables_dir = (job or {}).get("parameters", {}).get("tables_dir")
+    tables = [f"tables/{p.name}" for p in sorted(Path(tables_dir).glob("*.csv"))] if tables_dir and not job.get("unit") else []
+    text = render_html(executed, out_dir / f"{stem}.html", report=(job or {}).get("name"), tables=tables)
     if "pdf" in formats:
         render_pdf(text, out_dir / f"{stem}.pdf")
     if "html" not in formats:
@@ -316,7 +322,7 @@ def run_job(job: dict) -> dict:
                 _log_outputs(log, executed)
                 scrub_local_paths(executed, local_paths(job))
             log.info("executed in %.1fs", time.perf_counter() - t0)
-            _render(executed, out_dir, stem, tuple(job["formats"]), log)
+            _render(executed, out_dir, stem, tuple(job["formats"]), log, job)
         except Exception as exc:  # one job's failure is reported, never raised: the others go on
             failure = _failure(exc, job, executed)
             trace = getattr(exc, "traceback", None)

@@ -3,9 +3,13 @@
 1. read the parameters and check them (:mod:`.validate`), find the notebooks
    and what they need (:mod:`.discover`); a notebook whose input is absent
    from the data folder is skipped, with the reason;
-2. validate every needed input file up front (:mod:`.validate`): a bad file
-   stops the run before anything is written;
-3. in a staging folder (:mod:`.stage`): keep the earlier outputs of reports
+2. validate every needed input up front (:mod:`.validate`), each loaded once on
+   the engine into the run database (:mod:`cxreport.engine.rundb`), in a
+   temporary folder: a bad input stops the run before anything is written;
+3. in a staging folder (:mod:`.stage`), once the output folder's lock is held:
+   move the run database in beside the staged year (``.rundb``; the notebooks
+   open it read-only, and it is removed before the swap, never published),
+   keep the earlier outputs of reports
    not built in this run and reuse those whose build key did not change
    (:mod:`.cache`), execute and render the rest in worker processes
    (:mod:`.execute`, :mod:`.render`), the summary last;
@@ -29,11 +33,15 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..inputs import InputError, input_path
+from ..engine import DEFAULT_ENGINE
+from ..engine.load import find_source
+from ..engine.rundb import RunDatabase
+from ..inputs import InputError
 from ..params import load_params
 from ..run_guard import RunLock, stop_on_signals
 from ..safe_output import path_inside
@@ -44,6 +52,7 @@ from .site import data_fingerprint, write_site_index, write_year_index
 from .workbook import merge_metrics, workbook_for
 
 log = progress.log
+RUN_DB_DIR = ".rundb"  # the run database, inside the staging folder; removed before the swap
 
 
 @dataclass
@@ -71,6 +80,8 @@ def build_year(
     force: bool = False,
     workers: int | None = None,
     prune: bool = False,
+    engine: str = DEFAULT_ENGINE,
+    engine_url: str | None = None,
 ) -> BuildResult:
     """Build every report of ``year``; see the module docstring for the steps.
 
@@ -87,6 +98,8 @@ def build_year(
     outputs byte for byte, and the index marks them with the date and data of
     their build. ``prune`` removes the reports whose input is missing instead.
     One run at a time per ``out_dir`` (:class:`cxreport.run_guard.RunLock`).
+    ``engine`` (``duckdb`` or ``spark``, with ``engine_url``) is where the notebooks' queries run;
+    it is recorded in ``metrics.json`` (``run.engine``) and is not part of the build keys.
 
     Raises :class:`ParamsError` or :class:`InputError` before writing
     anything, :class:`cxreport.run_guard.RunLocked`, or :class:`NotebookFailed`.
@@ -94,36 +107,72 @@ def build_year(
     started = time.perf_counter()
     root, data_dir, out_dir = Path(root).resolve(), Path(data_dir).resolve(), Path(out_dir).resolve()
     validate.check_formats(formats)
+    validate.check_engine(engine, engine_url)
     if not data_dir.is_dir():
         raise InputError([f"data folder {data_dir} does not exist"])
     params = load_params(root / "params", year, overrides)
     all_notebooks = discover(root / "notebooks")
     # Checked against every notebook, so that --only does not flag the other notebooks' parameters as unknown.
     per_notebook = validate.parameters_for(all_notebooks, params)
+    tables = validate.input_tables(params)
     validate.check_only(only, all_notebooks)
-    validate.check_input_files(data_dir, all_notebooks)
+    validate.check_input_files(data_dir, all_notebooks, tables)
     notebooks = [nb for nb in all_notebooks if not only or nb.name in only]
 
     result = BuildResult(year, out_dir / str(year))
     runnable = []
     for nb in notebooks:
-        missing = [f for f in nb.requires if input_path(data_dir, f) is None]
+        missing = [f for f in nb.requires if find_source(data_dir, f, tables) is None]
         if missing:
             result.skipped[nb.name] = f"input {', '.join(missing)} not found in the data folder"
             log.info(f"skip  {nb.name}: {result.skipped[nb.name]}")
         else:
             runnable.append(nb)
-    # Validated before the lock is taken: a bad input stops the run without writing anything, not even OUT.
-    read = {f for nb in runnable for f in nb.requires} | {f for nb in runnable for f in nb.optional if input_path(data_dir, f)}
-    verdict = validate.validated(data_dir, read, {} if force else cache.read_manifest(result.year_dir), int(year))
-    with RunLock(out_dir), stop_on_signals():
-        return _build_locked(result, all_notebooks, runnable, per_notebook, year, data_dir, out_dir, formats,
-                             force, workers, prune, started, verdict)
+    # Validated before the lock is taken: a bad input stops the run without writing anything, not even OUT. The
+    # inputs are loaded into a run database in a temporary folder, moved beside the staged year once the lock is held.
+    read = ({f for nb in runnable for f in nb.requires}
+            | {f for nb in runnable for f in nb.optional if find_source(data_dir, f, tables)})
+    loading = Path(tempfile.mkdtemp(prefix="cxreport-rundb-"))
+    try:
+        loaded = RunDatabase.create(loading / RUN_DB_DIR)
+        verdict = validate.validated(data_dir, read, {} if force else cache.read_manifest(result.year_dir), int(year),
+                                     tables=tables, run_db=loaded)
+        setup = RunSetup(loaded, tables, engine, engine_url)
+        with RunLock(out_dir), stop_on_signals():
+            return _build_locked(result, all_notebooks, runnable, per_notebook, year, data_dir, out_dir, formats,
+                                 force, workers, prune, started, verdict, setup)
+    finally:
+        shutil.rmtree(loading, ignore_errors=True)
+
+
+@dataclass
+class RunSetup:
+    """What a run's notebooks read from and compute on: the run database (filled by validation, or on demand when the
+    verdict was reused and a notebook runs), where the inputs are (``input_tables``), and the engine."""
+
+    run_db: RunDatabase
+    tables: dict
+    engine: str = DEFAULT_ENGINE
+    engine_url: str | None = None
+
+    def move_into(self, staging: Path) -> None:
+        """Move the run database beside the staged year (the lock is held: nothing else writes there)."""
+        target = staging / RUN_DB_DIR
+        shutil.move(str(self.run_db.folder), str(target))
+        self.run_db = RunDatabase.open(target)
+
+    def provide(self, names, data_dir: Path, verdict_files: dict) -> None:
+        """Make sure the run database holds ``names`` before a notebook that reads them runs."""
+        validate.load_into(self.run_db, data_dir, names, verdict_files, self.tables)
+
+    def remove(self) -> None:
+        """Remove the run database (before the staging folder is swapped in: it is never published)."""
+        shutil.rmtree(self.run_db.folder, ignore_errors=True)
 
 
 def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: list[Notebook], per_notebook: dict,
                   year: int, data_dir: Path, out_dir: Path, formats: tuple[str, ...], force: bool,
-                  workers: int | None, prune: bool, started: float, verdict: dict) -> BuildResult:
+                  workers: int | None, prune: bool, started: float, verdict: dict, setup: RunSetup) -> BuildResult:
     """The part of :func:`build_year` that writes, run while holding the output folder's lock."""
     manifest_now = cache.read_manifest(result.year_dir)
     previous = {} if force else manifest_now
@@ -139,6 +188,7 @@ def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: 
     with stage.staged(out_dir, str(year)) as staging:
         (staging / "tables").mkdir()
         (staging / ".metrics").mkdir()
+        setup.move_into(staging)
         # Reports not built in this run keep what they had: carried over first, so the summary sees their figures.
         for nb in all_notebooks:
             if nb in runnable:
@@ -155,8 +205,10 @@ def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: 
         for batch in ([nb for nb in runnable if not nb.runs_last], [nb for nb in runnable if nb.runs_last]):
             jobs = []
             for nb in batch:
-                jobs.extend(_jobs_for(nb, year, data_dir, out_dir, staging, per_notebook[nb.name], formats, failed_dir))
-            _run_batch(jobs, staging, result.year_dir, previous, manifest, workers, generated_at, inputs)
+                jobs.extend(_jobs_for(nb, year, data_dir, out_dir, staging, per_notebook[nb.name], formats, failed_dir,
+                                      setup, inputs))
+            _run_batch(jobs, staging, result.year_dir, previous, manifest, workers, generated_at, inputs,
+                       lambda names: setup.provide(names, data_dir, inputs))
             for nb in batch:
                 entries[nb.name] = _entry_for(nb, [j for j in jobs if j["nb"] is nb], manifest, formats, unit_failures)
                 result.built.append(nb.name)
@@ -166,6 +218,7 @@ def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: 
             "year": int(year),
             "generated_at": generated_at,
             "data_dir": data_dir.name,  # the folder's name only: no local path in anything published
+            "engine": setup.engine,
             "inputs": inputs,
             "reports": [entries[nb.name] for nb in all_notebooks if nb.name in entries],
             "skipped": result.skipped,
@@ -181,6 +234,7 @@ def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: 
             (staging / "tables").rmdir()
         cache.write_manifest(staging, manifest)
         write_year_index(staging, run)
+        setup.remove()  # the run database is never published
         stage.swap_into_place(staging, result.year_dir)
     write_site_index(out_dir)
     progress.reused(run["reused"])  # one line for all of them, however many
@@ -199,8 +253,12 @@ def _build_locked(result: BuildResult, all_notebooks: list[Notebook], runnable: 
 
 
 def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: Path, nb_params: dict,
-              formats: tuple[str, ...], failed_dir: Path) -> list[dict]:
-    """The execution jobs of one notebook (one, or one per unit), each with its build key."""
+              formats: tuple[str, ...], failed_dir: Path, setup: RunSetup, inputs: dict) -> list[dict]:
+    """The execution jobs of one notebook (one, or one per unit), each with its build key.
+
+    The key hashes the notebook's inputs by the digests validation took (``inputs``: a file's SHA-256, a
+    Parquet folder's parts, a table's checksum; None for an optional input that is absent).
+    """
     supplied = {
         "year": int(year),
         "data_dir": str(data_dir),
@@ -208,9 +266,13 @@ def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: P
         "metrics_path": str(staging / ".metrics" / f"{nb.name}.json"),
         "metrics_dir": str(staging / ".metrics"),
         "out_dir": str(out_dir),
+        "run_db": str(staging / RUN_DB_DIR),
+        "engine": setup.engine,
+        "engine_url": setup.engine_url,
     }
     parameters = {**nb_params, **{k: v for k, v in supplied.items() if k in nb.parameters}}
-    data_files = [input_path(data_dir, f) or data_dir / f for f in nb.inputs]
+    digests = {f: (inputs.get(f) or {}).get("sha256") for f in nb.inputs}
+    data_files: list[Path] = []
     if nb.runs_last:  # it reads the other reports' headline figures and earlier years' builds
         data_files += sorted((staging / ".metrics").glob("*.json"))
         data_files += [p for p in sorted(out_dir.glob("*/metrics.json")) if p.parent.name.isdigit() and p.parent.name != str(year)]
@@ -219,23 +281,26 @@ def _jobs_for(nb: Notebook, year: int, data_dir: Path, out_dir: Path, staging: P
     if not nb.per:
         key_params = {k: v for k, v in parameters.items() if k not in cache.RUN_PATHS}
         return [{**base, "id": nb.name, "name": nb.name, "parameters": parameters, "failed_dir": str(failed_dir),
-                 "key": cache.build_key(nb.path, key_params, data_files, formats)}]
+                 "key": cache.build_key(nb.path, key_params, data_files, formats, digests)}]
     _, id_col, _, folder = PER_UNITS[nb.per]
     (staging / folder).mkdir(parents=True, exist_ok=True)
     jobs = []
-    for unit, label in units_for(nb, data_dir):
+    for unit, label in units_for(nb, data_dir, setup.tables):
         path_inside(staging / folder, f"{unit}.ipynb")  # the contract refuses unsafe ids; the writer checks again
         unit_params = {**parameters, id_col: unit}
         key_params = {k: v for k, v in unit_params.items() if k not in cache.RUN_PATHS}
         jobs.append({**base, "id": f"{nb.name}/{unit}", "name": nb.name, "unit": unit, "label": label,
                      "parameters": unit_params, "out_dir": str(staging / folder), "failed_dir": str(failed_dir / folder),
-                     "key": cache.build_key(nb.path, key_params, data_files, formats)})
+                     "key": cache.build_key(nb.path, key_params, data_files, formats, digests)})
     return jobs
 
 
 def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, manifest: dict, workers: int | None,
-               generated_at: str, inputs: dict) -> None:
+               generated_at: str, inputs: dict, provide=None) -> None:
     """Reuse what is up to date, execute the rest in parallel; record every job in the manifest.
+
+    ``provide(names)`` loads the inputs the jobs to execute read into the run database, when it does not
+    hold them yet (a reused verdict): only then, so a batch whose jobs are all reused reads no input.
 
     A failed report notebook stops the run (``NotebookFailed``) once the jobs
     already running have finished; a failed per-unit job is recorded and the
@@ -247,6 +312,8 @@ def _run_batch(jobs: list[dict], staging: Path, year_dir: Path, previous: dict, 
     todo = [job for job in jobs if job["id"] not in reused]
     if not todo:
         return
+    if provide is not None:
+        provide({name for job in todo for name in job["inputs"] if name in inputs})
     n_workers = execute.default_workers(workers, len(todo))
     failures: list[NotebookFailure] = []
     input_problems: list[str] = []

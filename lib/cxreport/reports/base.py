@@ -7,6 +7,7 @@ what is missing and why; ``metrics.json`` then holds ``null`` for it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -15,11 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..inputs import CONTRACTS, InputError, check_references, input_path, load, load_survey
+from .. import engine as engines
+from ..engine.load import (
+    ENGINE_INPUTS,
+    SURVEY_INPUTS,
+    check_references,
+    find_source,
+    load_table,
+)
+from ..inputs import CONTRACTS, InputError
 from ..reporting import write_metrics, write_table
 from ..settings import Settings, settings_for
 
-SURVEY_FILES = ("survey_responses.csv", "partner_survey_responses.csv")
+SURVEY_FILES = SURVEY_INPUTS
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -52,33 +61,68 @@ class Inputs:
         return self.frames.get(name)
 
 
-def load_inputs(data_dir: str | Path, requires: tuple[str, ...], optional: tuple[str, ...] = ()) -> Inputs:
-    """Load and validate a report's input files from a folder (:class:`InputError` lists every problem).
+def load_inputs(data_dir: str | Path, requires: tuple[str, ...], optional: tuple[str, ...] = (),
+                run_db: str | Path | None = None) -> Inputs:
+    """A report's inputs, validated (:class:`InputError` lists every problem): the ledger (``revenue.csv``,
+    :data:`cxreport.engine.load.ENGINE_INPUTS`) as an Ibis table on the current engine, every other input
+    as a pandas frame with the dtypes :func:`cxreport.inputs.load` gives.
 
-    Required files must exist; optional ones are read when present. Survey
-    files go through :func:`cxreport.inputs.load_survey` (contact data dropped,
-    comments redacted). Cross-file references are checked between the files read.
+    With ``run_db`` (the pipeline's run database, :mod:`cxreport.engine.rundb`) they are read from it,
+    already validated and cross-checked by the pipeline, and no file is parsed again. Without it
+    (JupyterLab, plain papermill) they are loaded from ``data_dir`` by the same loader the pipeline
+    uses (:func:`cxreport.engine.load.load_table`: NAME.csv, NAME.xlsx or NAME.parquet; survey files
+    with contact data dropped and comments redacted), and the cross-file references are checked between
+    the inputs read. Required inputs must exist; optional ones are read when present.
     """
+    if run_db is not None:
+        return _from_run_database(data_dir, requires, optional, run_db)
     data_dir = project_path(data_dir)
-    frames, problems = {}, []
+    loaded, problems, unlisted = {}, [], 0
     for name in (*requires, *optional):
-        path = input_path(data_dir, name)  # NAME.csv, else NAME.xlsx
-        if path is None:
+        source = find_source(data_dir, name)  # NAME.csv, else NAME.xlsx, else NAME.parquet
+        if source is None:
             if name in requires:
                 problems.append(f"{name}: file not found in {data_dir}")
             continue
         try:
-            if name in SURVEY_FILES:
-                frames[name] = load_survey(path, contract=CONTRACTS[name])
-            else:
-                frames[name] = load(path, CONTRACTS[name])
+            loaded[name] = load_table(source, CONTRACTS[name])
         except InputError as exc:
             problems.extend(exc.messages)
-    if not problems:
-        problems.extend(check_references(frames))
-    if problems:
-        raise InputError(problems)
+            unlisted += exc.unlisted
+    if not problems and not unlisted:
+        found = check_references(loaded)
+        if found is not None:
+            problems, unlisted = found.messages, found.unlisted
+    if problems or unlisted:
+        raise InputError(problems, unlisted)
+    frames = {name: item.table() if name in ENGINE_INPUTS else item.pandas() for name, item in loaded.items()}
     return Inputs(frames, data_dir)
+
+
+def _from_run_database(data_dir, requires, optional, run_db) -> Inputs:
+    """:func:`load_inputs` from the pipeline's run database (validated and cross-checked there)."""
+    from ..engine.rundb import RunDatabase
+
+    db = RunDatabase.open(project_path(run_db))
+    missing = [f"{name}: not in the run database {db.folder.name} (the pipeline loads every input a report reads)"
+               for name in requires if name not in db]
+    if missing:
+        raise InputError(missing)
+    frames = {name: db.read(name) for name in (*requires, *optional) if name in db}
+    return Inputs(frames, project_path(data_dir))
+
+
+@contextlib.contextmanager
+def report_engine(name: str | None, url: str | None, inputs: dict):
+    """Run a report's build on the engine ``name`` (``duckdb`` or ``spark``, with ``url``), started once per
+    process (:func:`cxreport.engine.shared`); a report that reads no engine input (``inputs``, its ``INPUTS``)
+    starts none. ``name`` None keeps the current engine."""
+    reads_engine = any(n in ENGINE_INPUTS for n in (*inputs.get("requires", ()), *inputs.get("optional", ())))
+    if name is None or not reads_engine:
+        yield None
+        return
+    with engines.use(engines.shared(name, url)) as used:
+        yield used
 
 
 @dataclass

@@ -36,7 +36,7 @@ from .. import maturity as M
 from ..inputs import InputError
 from ..present.format import money, number, plural
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
 
 ASSESSMENTS, ACCOUNTS, SURVEY, REVENUE = "maturity_assessments.csv", "accounts.csv", "survey_responses.csv", "revenue.csv"
 INPUTS = {"requires": (ASSESSMENTS, ACCOUNTS), "optional": (SURVEY, REVENUE)}
@@ -409,8 +409,8 @@ def _segment(column: str, label: str, staged: pd.DataFrame, accounts: pd.DataFra
     return seg
 
 
-def _revenue_by_stage(ledger: pd.DataFrame, staged: pd.DataFrame, table: pd.DataFrame, year: int, min_n: int) -> pd.DataFrame:
-    """:func:`cxreport.revenue.revenue_by_segment` by stage, one row per stage 1-5 (integer), with its name.
+def _revenue_by_stage(ledger, staged: pd.DataFrame, table: pd.DataFrame, year: int, min_n: int) -> pd.DataFrame:
+    """:func:`cxreport.revenue.revenue_by_segment` by stage (the ledger a pandas frame or an Ibis table), one row per stage 1-5, with its name.
 
     A stage without customers with revenue in the year keeps its row (counts 0,
     figures blank, ``suppressed`` True), so the table always lists the five stages.
@@ -580,6 +580,13 @@ def build(inputs: Inputs, settings: Settings, year: int) -> CloudMaturity:
     )
 
 
-def build_from_folder(data_dir: str | Path, year: int, settings: dict | Settings | None = None) -> CloudMaturity:
-    """Load the report's inputs from ``data_dir`` (validated, cross-checked) and :func:`build` the report of ``year``."""
-    return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"]), resolve_settings(year, settings), year)
+def build_from_folder(data_dir: str | Path, year: int, settings: dict | Settings | None = None,
+                      run_db: str | Path | None = None, engine: str | None = None,
+                      engine_url: str | None = None) -> CloudMaturity:
+    """Load the report's inputs from ``data_dir`` (validated, cross-checked) and :func:`build` the report of ``year``.
+
+    ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
+    (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
+    """
+    with report_engine(engine, engine_url, INPUTS):
+        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)

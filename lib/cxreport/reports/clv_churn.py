@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import clv, cohorts, maturity, revenue, survival
+from .. import clv, cohorts, engine, maturity, revenue, survival
 from ..inputs import InputError
 from ..present.format import money, number, p_value, percent, plural, sentence_case
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
 
 INPUTS = {"requires": ("revenue.csv", "accounts.csv"), "optional": ("survey_responses.csv", "maturity_assessments.csv")}
 SETTINGS = ("organisation", "clv_title", "min_group_size", "confidence", "currency", "clv_discount_rate", "clv_window_months",
@@ -294,13 +294,13 @@ class ClvChurnReport(ReportModel):
 
 
 # ---------------------------------------------------------------- helpers
-def _check_ledger(ledger: pd.DataFrame, year: int) -> tuple[pd.Period, pd.Period]:
-    """The ledger's first and last month; InputError when it cannot serve the year's report."""
+def _check_ledger(ledger, year: int) -> tuple[pd.Period, pd.Period]:
+    """The ledger's first and last month (one aggregate on the engine); InputError when it cannot serve the year's report."""
     end = pd.Period(f"{year}-12", freq="M")
-    if ledger.empty:
+    months = revenue.ledger_months(ledger)
+    if months is None:
         raise InputError([f"revenue.csv: no rows; the {year} report needs a ledger that reaches {end} (column month)."])
-    months = revenue.month_ordinal(ledger["month"])
-    first, last = revenue.to_period([months.min()])[0], revenue.to_period([months.max()])[0]
+    first, last = months
     if last < end:
         raise InputError([f"revenue.csv: the ledger's last month (column month) is {last}; the {year} report needs "
                           f"months up to {end}, so the ledger must reach December {year}."])
@@ -380,20 +380,35 @@ def _row_value(row, col):
 
 # ---------------------------------------------------------------- build
 def build(inputs: Inputs, settings: Settings, year: int) -> ClvChurnReport:
-    """The CLV and churn report of ``year`` from validated input frames (see the module docstring)."""
+    """The CLV and churn report of ``year`` from validated inputs (see the module docstring).
+
+    ``inputs["revenue.csv"]`` is an Ibis table on the current engine
+    (:func:`cxreport.engine.current`; the pipeline's loader gives one) or a
+    pandas frame (placed on the engine here). Every computation over the
+    ledger runs on the engine; the active months are computed once, with
+    each customer's previous and next active month, and kept there
+    (:func:`cxreport.revenue.kept`) for the movements (also per segment),
+    retention, cohorts, lifetimes and segments. The other inputs are pandas frames.
+    """
+    ledger = engine.table(inputs["revenue.csv"])
+    first_month, last_month = _check_ledger(ledger, year)
+    with revenue.kept(revenue.with_neighbours(revenue.active_months(ledger, end=f"{year}-12"))) as active:
+        return _build(inputs, settings, year, ledger, active, first_month, last_month)
+
+
+def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_month: pd.Period,
+           last_month: pd.Period) -> ClvChurnReport:
+    """:func:`build` once the ledger is on the engine, checked, and its active months kept there."""
     u = Unknowns()
     s = settings
     bench = s.revenue_benchmarks.model_dump()
     accounts = _segment_categories(inputs["accounts.csv"])
-    ledger = inputs["revenue.csv"]
     responses = inputs.get("survey_responses.csv")
     assessments = inputs.get("maturity_assessments.csv")
-    first_month, last_month = _check_ledger(ledger, year)
     end, before = f"{year}-12", pd.Period(f"{year - 1}-12", freq="M")
     d_month = clv.monthly_rate(s.clv_discount_rate)
 
     # ---- MRR, bridge, retention, churn, ARPA, revenue mix
-    active = revenue.active_months(ledger, end=end)
     movements = revenue.mrr_movements(active, end=end, start=str(first_month))
     h = revenue.revenue_headline(ledger, active, movements, year)
     br, ret, churn = h["bridge"], h["retention"], h["monthly_churn"]
@@ -433,7 +448,7 @@ def build(inputs: Inputs, settings: Settings, year: int) -> ClvChurnReport:
     if share is None:
         u.add("recurring_share_pct", f"The ledger has no revenue in {year}.")
     by_type = revenue.revenue_by_type(ledger, year)
-    has_costs = "cost" in ledger.columns and bool(ledger["cost"].notna().any())
+    has_costs = revenue.has_costs(ledger)
     margin_pct = known(h["recurring_gross_margin_pct"])
     no_cost_reason = "No costs in the ledger (the cost column is blank or absent), so margins are unknown."
     if margin_pct is None:
@@ -462,13 +477,10 @@ def build(inputs: Inputs, settings: Settings, year: int) -> ClvChurnReport:
                                    for m, o, b, w, un in bm_rows if o is not None],
                                   columns=["metric", "ours", "benchmark", "better", "unit"])
 
-    ever_active = set(active["customer_id"].astype(str))
-    never = ledger[~ledger["customer_id"].astype(str).isin(ever_active) & (revenue.month_ordinal(ledger["month"]) <= revenue.month_of(end))]
-    nonrec = never.loc[~never["revenue_type"].isin(revenue.RECURRING_TYPES), "customer_id"]
+    never = revenue.never_active(ledger, end, active=active)
     words = {"project": "project", "license": "licence", "ip": "packaged IP"}
-    never_types = [words[t] for t in revenue.REVENUE_TYPES if t in words and (never["revenue_type"] == t).any()]
-    n_never = int(never["customer_id"].nunique())
-    n_nonrec = int(nonrec.nunique())
+    never_types = [words[t] for t in never["types"] if t in words]
+    n_never, n_nonrec = never["customers"], never["nonrecurring_customers"]
 
     # ---- cohorts
     logo, rev_ret = cohorts.cohort_retention(active, end=end)
@@ -737,9 +749,15 @@ def build(inputs: Inputs, settings: Settings, year: int) -> ClvChurnReport:
     )
 
 
-def build_from_folder(data_dir, year: int, settings: dict | Settings | None = None) -> ClvChurnReport:
-    """Load the report's inputs from ``data_dir`` (validated) and :func:`build` the model of ``year``."""
-    return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"]), resolve_settings(year, settings), year)
+def build_from_folder(data_dir, year: int, settings: dict | Settings | None = None, run_db: str | Path | None = None,
+                      engine: str | None = None, engine_url: str | None = None) -> ClvChurnReport:
+    """Load the report's inputs from ``data_dir`` (validated) and :func:`build` the model of ``year``.
+
+    ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
+    (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
+    """
+    with report_engine(engine, engine_url, INPUTS):
+        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
 
 
 __all__ = ["INPUTS", "SETTINGS", "ClvChurnReport", "SurvivalSection", "CoxModel", "ClvSegmentTable", "build", "build_from_folder",

@@ -28,7 +28,7 @@ from ..present.format import money, number, p_value, plural
 from ..reporting import fmt_num, fmt_pct
 from ..settings import Settings
 from ..suppression import fewer_than
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
 
 INPUTS = {"requires": ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv"), "optional": ()}
 SETTINGS = (
@@ -180,7 +180,7 @@ class PartnerProgramme(ReportModel):
         """The title, the programme line (answers, partners, period) and the report's opening paragraph."""
         period = (f"{self.first_answer:%-d %B} to {self.last_answer:%-d %B %Y}" if self.responses
                   else f"none submitted in {self.year}")
-        return (f"# {self.programme_name}: partner scorecards {self.year}\n"
+        return (f"# {self.programme_name} {self.year}\n"
                 f"**{self.organisation}** · {plural(self.responses, 'customer answer')} about {number(self.answered)} of "
                 f"{plural(self.partners, 'partner')}, {period}\n\n"
                 "Every year we ask each customer how likely they are to recommend us, and how satisfied they are, and score each\n"
@@ -548,9 +548,15 @@ def build(inputs: Inputs, settings: Settings, year: int) -> PartnerProgramme:
     )
 
 
-def build_from_folder(data_dir, year: int, settings: dict | Settings | None = None) -> PartnerProgramme:
-    """Load the report's input files from ``data_dir`` (validated) and :func:`build` the report of ``year``."""
-    return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"]), resolve_settings(year, settings), year)
+def build_from_folder(data_dir, year: int, settings: dict | Settings | None = None, run_db: str | Path | None = None,
+                      engine: str | None = None, engine_url: str | None = None) -> PartnerProgramme:
+    """Load the report's input files from ``data_dir`` (validated) and :func:`build` the report of ``year``.
+
+    ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
+    (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
+    """
+    with report_engine(engine, engine_url, INPUTS):
+        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
 
 
 def programme_headline(inputs: Inputs, settings: Settings, year: int) -> dict:

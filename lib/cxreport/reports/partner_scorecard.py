@@ -20,6 +20,7 @@ and no tables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -29,7 +30,7 @@ from ..inputs import InputError
 from ..present.format import money, number, plural, sentence_case
 from ..reporting import fmt_num
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
 
 INPUTS = {"requires": ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv"), "optional": ()}
 SETTINGS = (
@@ -361,6 +362,14 @@ def build(inputs: Inputs, settings: Settings, year: int, partner_id: str) -> Par
     )
 
 
-def build_from_folder(data_dir, year: int, partner_id: str, settings: dict | Settings | None = None) -> PartnerScorecard:
-    """Load the input files from ``data_dir`` (validated) and :func:`build` the scorecard of ``partner_id`` for ``year``."""
-    return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"]), resolve_settings(year, settings), year, partner_id)
+def build_from_folder(data_dir, year: int, partner_id: str, settings: dict | Settings | None = None,
+                      run_db: str | Path | None = None, engine: str | None = None,
+                      engine_url: str | None = None) -> PartnerScorecard:
+    """Load the input files from ``data_dir`` (validated) and :func:`build` the scorecard of ``partner_id`` for ``year``.
+
+    ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
+    (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
+    """
+    with report_engine(engine, engine_url, INPUTS):
+        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings),
+                     year, partner_id)

@@ -46,6 +46,7 @@ from .base import (
     jsonable,
     load_inputs,
     project_path,
+    report_engine,
     resolve_settings,
 )
 
@@ -94,6 +95,12 @@ def data_years(inputs: Inputs, section: str, before: int) -> list[int]:
     answer years; ledger years whose previous December is in the ledger)."""
     name, column = YEAR_COLUMNS[section]
     frame = inputs.get(name)
+    if frame is not None and not isinstance(frame, pd.DataFrame):  # the ledger on the engine: its years are queried there
+        if column not in frame.columns:
+            return []
+        years = sorted(int(y) for y in frame.select(year=frame[column].year()).distinct().to_pandas()["year"].dropna())
+        years = years[1:] if section == "revenue" else years  # retention needs December of the year before
+        return [y for y in years if y < before]
     if frame is None or column not in frame or frame.empty:
         return []
     values = frame[column].dropna()
@@ -116,7 +123,8 @@ def section_headline(inputs: Inputs, settings: Settings, year: int, section: str
     missing = [f for f in requires if f not in inputs]
     if missing:
         return None, f"The {title.lower()} report needs {', '.join(missing)}, which is not in the data."
-    frames = {n: inputs[n].copy() for n in (*requires, *optional) if n in inputs}  # a report must not change another's frames
+    # A report must not change another's frames (an engine table cannot be changed: it is shared as it is).
+    frames = {n: inputs[n].copy() if isinstance(inputs[n], pd.DataFrame) else inputs[n] for n in (*requires, *optional) if n in inputs}
     try:
         model = module.build(Inputs(frames, inputs.data_dir), settings, year)
     except InputError as exc:
@@ -336,21 +344,25 @@ def build(inputs: Inputs, settings: Settings, year: int, current: dict[str, dict
 
 
 def build_from_folder(data_dir, year: int, settings: dict | Settings | None = None, metrics_dir: str | Path | None = None,
-                      out_dir: str | Path | None = None) -> SummaryModel:
+                      out_dir: str | Path | None = None, run_db: str | Path | None = None, engine: str | None = None,
+                      engine_url: str | None = None) -> SummaryModel:
     """The summary from a data folder, this run's report figures (``metrics_dir``) and earlier builds (``out_dir``).
 
     This year's figures, in order of preference: the fragments in
     ``metrics_dir`` (the pipeline's case); ``<out_dir>/<year>/metrics.json``
     (JupyterLab after ``make report``); the reports built from the data
     (JupyterLab on a fresh clone). Earlier years: ``<out_dir>/<YEAR>/metrics.json``,
-    else the data.
+    else the data. ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of
+    validated inputs (:func:`.base.load_inputs`; the ledger is read from it, never parsed again) and the
+    engine the reports built here run on (:func:`.base.report_engine`).
     """
     settings = resolve_settings(year, settings)
-    inputs = load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"])
-    current, notebooks = sm.read_fragments(project_path(metrics_dir) if metrics_dir else None)
-    source = "this run"
-    if not current and out_dir:
-        current, notebooks = sm.read_build(project_path(out_dir) / str(year) / "metrics.json")
-        source = "build"
-    earlier = sm.earlier_builds(project_path(out_dir), year) if out_dir else {}
-    return build(inputs, settings, year, current or None, earlier, source=source, notebooks=notebooks)
+    with report_engine(engine, engine_url, INPUTS):
+        inputs = load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db)
+        current, notebooks = sm.read_fragments(project_path(metrics_dir) if metrics_dir else None)
+        source = "this run"
+        if not current and out_dir:
+            current, notebooks = sm.read_build(project_path(out_dir) / str(year) / "metrics.json")
+            source = "build"
+        earlier = sm.earlier_builds(project_path(out_dir), year) if out_dir else {}
+        return build(inputs, settings, year, current or None, earlier, source=source, notebooks=notebooks)

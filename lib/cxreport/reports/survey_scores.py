@@ -53,6 +53,7 @@ from .base import (
     jsonable,
     known,
     load_inputs,
+    report_engine,
     resolve_settings,
 )
 
@@ -632,10 +633,15 @@ def build(inputs: Inputs, settings: Settings, year: int) -> SurveyScores:
     )
 
 
-def build_from_folder(data_dir: str | Path, year: int, settings: dict | Settings | None = None) -> SurveyScores:
+def build_from_folder(data_dir: str | Path, year: int, settings: dict | Settings | None = None,
+                      run_db: str | Path | None = None, engine: str | None = None,
+                      engine_url: str | None = None) -> SurveyScores:
     """Load ``survey_responses.csv`` from ``data_dir`` (validated, contact data dropped, comments redacted) and build.
 
     ``settings``: a :class:`Settings`, or overrides of the year's params files
     (what the pipeline passes a notebook), or None for the params files as they are.
+    ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
+    (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
     """
-    return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"]), resolve_settings(year, settings), year)
+    with report_engine(engine, engine_url, INPUTS):
+        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
