@@ -12,3 +12,10 @@ Modules by domain:
 """
 
 __version__ = "0.1.0"
+
+import warnings as _warnings
+
+# pandera and Ibis import pyspark.pandas when PySpark is installed (it is, for --engine spark), and
+# PySpark 4 then warns about pandas 3 on every import: a note about an integration these reports do
+# not use, which would otherwise print in every build and notebook.
+_warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
