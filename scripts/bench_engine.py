@@ -523,11 +523,13 @@ def report_build_previous(folder: Path, work_dir: Path) -> tuple[float, dict]:
     try:
         t0 = time.perf_counter()
         validate_inputs(folder, set(LEDGER_INPUTS), REPORT_YEAR)
+        t1 = time.perf_counter()
         model = clv_churn.build_from_folder(folder, REPORT_YEAR)
         model.write(out / "tables", out / "metrics" / "03_clv_churn.json")
+        t2 = time.perf_counter()
         overview = summary.build_from_folder(folder, REPORT_YEAR, metrics_dir=out / "metrics")
-        seconds = time.perf_counter() - t0
-        return seconds, report_checks(out, overview)
+        t3 = time.perf_counter()
+        return t3 - t0, report_checks(out, overview, (t0, t1, t2, t3))
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -546,20 +548,25 @@ def report_build_engine(folder: Path, work_dir: Path) -> tuple[float, dict]:
         t0 = time.perf_counter()
         run_db = RunDatabase.create(out / "run_db")
         validate_inputs(folder, set(LEDGER_INPUTS), REPORT_YEAR, run_db=run_db)
+        t1 = time.perf_counter()
         model = clv_churn.build_from_folder(folder, REPORT_YEAR, run_db=run_db.folder)
         model.write(out / "tables", out / "metrics" / "03_clv_churn.json")
+        t2 = time.perf_counter()
         overview = summary.build_from_folder(folder, REPORT_YEAR, metrics_dir=out / "metrics", run_db=run_db.folder)
-        seconds = time.perf_counter() - t0
-        return seconds, report_checks(out, overview)
+        t3 = time.perf_counter()
+        return t3 - t0, report_checks(out, overview, (t0, t1, t2, t3))
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def report_checks(out: Path, overview) -> dict:
-    """Figures of the built CLV report (its headline as written) and the years the summary covers."""
+def report_checks(out: Path, overview, marks: tuple[float, float, float, float]) -> dict:
+    """Figures of the built CLV report (its headline as written), the years the summary covers, and the
+    seconds of the three parts (``parts``: validation, CLV model, summary; not compared between engines)."""
     headline = json.loads((out / "metrics" / "03_clv_churn.json").read_text(encoding="utf-8"))
     revenue = headline.get("revenue", {})
-    return {"mrr_end": revenue.get("mrr_end"), "nrr_pct": revenue.get("nrr_pct"), "years": len(overview.years)}
+    t0, t1, t2, t3 = marks
+    return {"mrr_end": revenue.get("mrr_end"), "nrr_pct": revenue.get("nrr_pct"), "years": len(overview.years),
+            "parts": {"validate": round(t1 - t0, 2), "clv_model": round(t2 - t1, 2), "summary": round(t3 - t2, 2)}}
 
 
 def run_pandas(step: str, folder: Path, fmt: str, work_dir: Path, rows: int) -> tuple[float, dict]:
@@ -859,6 +866,10 @@ def goal_lines(records: list[Record]) -> list[str]:
             if report and report.seconds is not None:
                 text = (f"{rows_label(rows)} {fmt}, {RUNNER_LABELS[runner]}: report build (validation, CLV model, "
                         f"summary) {report.seconds:.1f} s, peak {report.peak_mb:,.0f} MB")
+                parts = report.checks.get("parts") or {}
+                if parts:
+                    text += (f" (validation {parts['validate']:.1f} s, CLV model {parts['clv_model']:.1f} s, "
+                             f"summary {parts['summary']:.1f} s)")
                 if runner != "pandas" and previous and previous.seconds:
                     text += f"; {report.seconds / previous.seconds:.2f}x the previous library's ({previous.seconds:.1f} s, CSV)"
                 if rows == 10_000_000 and fmt == "csv" and runner == "cxreport-duckdb":
@@ -872,14 +883,14 @@ def consistency_problems(records: list[Record]) -> list[str]:
     problems = []
     groups: dict[tuple, list[Record]] = {}
     for r in records:
-        if r.checks and r.step in ("movements", "cohorts", "lifetimes"):
+        if r.checks and r.step in ("movements", "cohorts", "lifetimes", "report"):
             groups.setdefault((r.rows, r.format, r.step), []).append(r)
     for (rows, fmt, step), rs in groups.items():
         first = rs[0]
         for other in rs[1:]:
             for k, v in first.checks.items():
                 w = other.checks.get(k)
-                if w is None or v is None:
+                if w is None or v is None or isinstance(v, dict):
                     continue
                 if not math.isclose(float(v), float(w), rel_tol=1e-6, abs_tol=0.01):
                     problems.append(f"{rows_label(rows)} {fmt} {step}: {k} = {v} ({first.runner}) but {w} ({other.runner})")
