@@ -17,7 +17,6 @@ import inspect
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,62 +45,14 @@ def root() -> Path:
     return ROOT
 
 
-class _BackgroundBuild:
-    """The shared sample build, started in its own process as soon as the tests are collected.
-
-    The build's notebooks run in kernels of their own, so the unit tests run meanwhile in this
-    process: `make test` pays for the build alongside them, not after them.
-    """
-
-    def __init__(self, out: Path):
-        self.out = out
-        self.log = out.parent / f"{out.name}.log"
-        cmd = [sys.executable, "-m", "cxreport.cli", "report", "--root", str(ROOT), "--year", str(SAMPLE_YEAR),
-               "--data", str(ROOT / "data" / "sample"), "--out", str(out)]
-        with open(self.log, "w", encoding="utf-8") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, text=True)
-
-    def result(self, timeout: float = 1800) -> subprocess.CompletedProcess:
-        code = self.proc.wait(timeout=timeout)
-        output = self.log.read_text(encoding="utf-8", errors="replace")
-        return subprocess.CompletedProcess(self.proc.args, code, stdout=output, stderr=output)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def _uses_shared_build(item) -> bool:
-    return bool({"built_sample", "year_dir"} & set(getattr(item, "fixturenames", ())))
-
-
-def pytest_collection_finish(session):
-    if hasattr(session.config, "workerinput") or session.config.option.collectonly:
-        return
-    if any(_uses_shared_build(item) for item in session.items):
-        factory = getattr(session.config, "_tmp_path_factory", None)
-        out = factory.mktemp("out") if factory is not None else Path(tempfile.mkdtemp(prefix="cxreport-out-"))
-        session.config._cxreport_build = _BackgroundBuild(out)
-
-
 @pytest.fixture(scope="session")
-def built_sample(request, tmp_path_factory):
+def built_sample(tmp_path_factory):
     """One full build of the sample year (every notebook, HTML and PDF), shared by all end-to-end tests.
 
-    Started in the background when the tests are collected (:class:`_BackgroundBuild`); run here
-    when it was not (e.g. under pytest-xdist workers). Returns (out_dir, completed_process); the
-    year's reports are in out_dir / "2020".
+    Returns (out_dir, completed_process); the year's reports are in out_dir / "2020".
     """
-    build = getattr(request.config, "_cxreport_build", None)
-    if build is None:
-        out = tmp_path_factory.mktemp("out")
-        proc = run_cli(ROOT, "--year", str(SAMPLE_YEAR), "--data", str(ROOT / "data" / "sample"), "--out", str(out))
-    else:
-        out, proc = build.out, build.result()
+    out = tmp_path_factory.mktemp("out")
+    proc = run_cli(ROOT, "--year", str(SAMPLE_YEAR), "--data", str(ROOT / "data" / "sample"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out, proc
 
@@ -179,9 +130,6 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    build = getattr(session.config, "_cxreport_build", None)
-    if build is not None:
-        build.stop()  # a run stopped early (-x, Ctrl-C) leaves no build behind
     before = getattr(session.config, "_cxreport_tree_before", None)
     if before is None:
         return
