@@ -84,6 +84,9 @@ GOAL_STEPS = ("load", "movements", "cohorts")  # issue 12's goal: these at most 
 GOAL_RATIO, GOAL_PEAK_MB = 1.5, 2048
 GOAL_REPORT_SECONDS = 60  # issue 12's goal for the whole ledger-only report build on 2 cores (10M rows)
 SAMPLE_SECONDS = 0.05
+# A step is marked busy when the 1-minute load average exceeds this many times the cores when it starts
+# (the benchmark's own steps keep the load near the number of cores: DuckDB, Polars and Spark use them all).
+BUSY_LOAD = 1.5
 
 # ---------------------------------------------------------------- ledger generation
 # One row per customer from hash-based uniforms u(i, k) (deterministic, no state), then one row per customer
@@ -918,13 +921,73 @@ def text_table(records: list[Record]) -> str:
     return "\n".join(out)
 
 
-def markdown_table(records: list[Record], machine: dict, command: str, goals: list[str]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join("---:" if i in (4, 5, 6) else "---" for i in range(len(HEADER))) + " |"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table_rows(records)]
-    lines += ["", f"Machine: {machine['summary']}. Command: `{command}`."]
+def markdown_table(records: list[Record], machines: list[dict], commands: list[str], goals: list[str]) -> str:
+    """The README's table: one row per ledger and engine, a column per step (seconds, and the ratio to plain
+    DuckDB SQL's same step), the largest peak of the four steps and the report's peak; then the goals."""
+    steps = [s for s in STEPS if s != "report"]
+    cores = min(m.get("cores") or 1 for m in machines) if machines else 1
+    header = ["ledger", "engine", *steps, "report build", "peak MB, steps", "peak MB, report", "notes"]
+    lines = ["| " + " | ".join(header) + " |",
+             "| " + " | ".join("---" if h in ("ledger", "engine", "notes") else "---:" for h in header) + " |"]
+    groups: dict[tuple, dict[str, Record]] = {}
+    for r in records:
+        groups.setdefault((r.rows, r.format, r.runner), {})[r.step] = r
+    csv_only = "skipped: the previous library reads CSV only"
+    for (rows, fmt, runner), by_step in groups.items():
+        if all(r.seconds is None and r.note.startswith(csv_only) for r in by_step.values()):
+            continue  # said once below the table
+        cells = []
+        for step in steps:
+            r = by_step.get(step)
+            cell = fmt_cell(r.seconds) if r else ""
+            if r and r.seconds is not None and r.ratio is not None and runner != "duckdb-sql":
+                cell += f" ({r.ratio:.2f}x)"
+            cells.append(cell)
+        report = by_step.get("report")
+        cells.append(fmt_cell(report.seconds) if report else "")
+        step_peaks = [by_step[s].peak_mb for s in steps if s in by_step and by_step[s].seconds is not None]
+        cells.append(fmt_cell(max(step_peaks), 0) if step_peaks else "")
+        cells.append(fmt_cell(report.peak_mb, 0) if report and report.seconds is not None else "")
+        reasons: dict[str, list[str]] = {}  # the same reason for several steps is written once
+        busiest = max((r.load_avg or 0.0 for r in by_step.values() if r.seconds is not None), default=0.0)
+        for r in by_step.values():
+            reason = r.note.partition("machine busy")[0]
+            reason = reason.split(" (log:")[0].strip().rstrip(";").strip()
+            if reason.startswith("failed:"):
+                reason = reason.split(":", 3)[:3]  # failed, the exception's name and its first words
+                reason = ":".join(reason)[:120]
+            if reason:
+                reasons.setdefault(reason, []).append(r.step)
+        notes = [why if len(steps_) == len(by_step) else f"{', '.join(steps_)}: {why}" for why, steps_ in reasons.items()]
+        if busiest > BUSY_LOAD * cores:
+            notes.append(f"machine busy: load average up to {busiest:.1f}")
+        label = f"{rows_label(rows)} {'CSV' if fmt == 'csv' else 'Parquet'}"
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in [label, RUNNER_LABELS[runner], *cells, "; ".join(notes)]) + " |")
+    lines.append("")
+    lines.append("Seconds of each step in a fresh process; in brackets, the ratio to plain DuckDB SQL doing the same "
+                 "step on the same file (for load, the plain query that reads the file and sums it by month). "
+                 "The previous pandas library reads CSV only.")
+    for machine in {m["summary"]: m for m in machines}.values():
+        lines += ["", f"Machine: {machine['summary']}."]
+    lines += ["", "Commands:", *[f"`{c}`" + ("  " if i < len(commands) - 1 else "") for i, c in enumerate(commands)]]
     if goals:
         lines += ["", *[f"- {g}" for g in goals]]
     return "\n".join(lines) + "\n"
+
+
+def read_results(paths: list[Path]) -> tuple[list[Record], list[dict], list[str]]:
+    """Records, machines and commands of earlier runs' ``--json`` files (a later file's record of the same
+    rows, format, engine and step replaces an earlier one)."""
+    records: dict[tuple, Record] = {}
+    machines, commands = [], []
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        for r in data.get("records", []):
+            record = Record(**r)
+            records[record.key] = record
+        machines.append(data.get("machine", {"summary": "unknown"}))
+        commands.append(data.get("command", ""))
+    return list(records.values()), machines, commands
 
 
 def machine_info() -> dict:
@@ -974,11 +1037,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each step this many times, each in a fresh process; the fastest time and the largest peak count")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a step is stopped (default 3600)")
+    ap.add_argument("--from-json", help="measure nothing: print and write the tables of earlier runs' --json files "
+                                        "(comma-separated; e.g. a 1M,10M run and a 100M run as one table)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         out = run_child(json.loads(args.child))
         return 0 if "seconds" in out else 1
+    if args.from_json:
+        records, machines, commands = read_results([Path(p) for p in args.from_json.split(",") if p.strip()])
+        return report_results(records, machines, commands, args.json, args.markdown)
 
 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]
@@ -1056,7 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed_loads.add((rows, fmt, runner))
         else:
             record.seconds, record.checks = out["seconds"], out.get("checks", {})
-        if record.load_avg > (os.cpu_count() or 1):  # other work on the machine: the time is pessimistic
+        if record.load_avg > BUSY_LOAD * (os.cpu_count() or 1):  # other work on the machine: the time is pessimistic
             record.note = "; ".join(filter(None, [record.note, f"machine busy (load {record.load_avg:.1f})"]))
         if runner == "pandas" and out.get("library") and previous and not out["library"].startswith(str(previous)):
             record.note = f"wrong library imported: {out['library']}"
@@ -1068,6 +1136,12 @@ def main(argv: list[str] | None = None) -> int:
         for sub in ("run", "cache"):
             shutil.rmtree(work_dir / sub, ignore_errors=True)
 
+    return report_results(records, [machine], [command], args.json, args.markdown)
+
+
+def report_results(records: list[Record], machines: list[dict], commands: list[str], json_path: Path | None,
+                   markdown_path: Path | None) -> int:
+    """Print the table, the goals and any mismatch; write ``--json`` and ``--markdown``. Exit code 1 on a mismatch."""
     add_ratios(records)
     goals = goal_lines(records)
     problems = consistency_problems(records)
@@ -1078,14 +1152,14 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for line in problems:
         print(f"MISMATCH: {line}")
-    if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "command": command, "date": dt.datetime.now().isoformat(timespec="seconds"),
+    if json_path:
+        json_path.write_text(json.dumps({"machine": machines[-1], "command": " && ".join(commands),
+                                         "date": dt.datetime.now().isoformat(timespec="seconds"),
                                          "records": [asdict(r) for r in records], "goals": goals, "mismatches": problems},
                                         indent=1), encoding="utf-8")
-    if args.markdown:
-        args.markdown.write_text(markdown_table(records, machine, command, goals), encoding="utf-8")
+    if markdown_path:
+        markdown_path.write_text(markdown_table(records, machines, commands, goals), encoding="utf-8")
     return 1 if problems else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
