@@ -20,10 +20,14 @@ DEST    ?=
 FORCE   ?=
 
 # `make test`: what you run often (at most 3 minutes on 2 cores): unit and report-model tests and
-# the end-to-end tests that read the one shared sample build. `make test-all`: the whole suite,
-# adding the tests that run builds of their own and the browser test (markers: pyproject.toml).
-TEST_SELECTION := (not slow or shared_build) and not browser
-PYTEST         := $(BIN)/python -m pytest
+# the end-to-end tests that read the one shared sample build (HTML only). `make test-all`: the whole
+# suite, adding the tests that run builds of their own, the PDF checks and the browser test
+# (markers: pyproject.toml).
+TEST_SELECTION := (not slow or shared_build) and not browser and not pdf
+# Two pytest-xdist workers (TEST_WORKERS=0 runs in one process). The shared sample build starts in the
+# background when the tests are collected, and its tests run last (tests/conftest.py).
+TEST_WORKERS   ?= 2
+PYTEST         := $(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 # pytest exits 5 when a selection holds no test (e.g. `make test PYTEST_ARGS=tests/test_browser.py`):
 # say so instead of failing.
 NO_TESTS_OK     = rc=$$?; if [ $$rc -eq 5 ]; then echo "make $@: no test matched this selection (the slow and browser tests run in make test-all)"; rc=0; fi; exit $$rc

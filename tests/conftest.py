@@ -7,10 +7,12 @@ Markers (registered in pyproject.toml):
 - ``browser``: the headless-Chromium check of the built site (needs `make browser-deps`);
 - ``shared_build``: set here, on every test that reads the one shared sample build
   (``built_sample`` / ``year_dir``) and runs nothing else heavy. Such a test stays in
-  `make test` even when its module is marked ``slow``.
+  `make test` even when its module is marked ``slow``;
+- ``pdf``: reads the shared build's PDFs. The shared build renders PDF only when such a test is
+  selected (``built_formats`` says what it rendered).
 
-`make test` runs ``-m "(not slow or shared_build) and not browser"``: the unit and report-model
-tests plus one end-to-end build; `make test-all` runs everything (CI).
+`make test` runs ``-m "(not slow or shared_build) and not browser and not pdf"``: the unit and
+report-model tests plus one end-to-end build (HTML); `make test-all` runs everything (CI).
 """
 
 import inspect
@@ -31,7 +33,7 @@ _OWN_WORK = ("run_cli", "execute_notebook", "papermill", "subprocess", "cxreport
 # A test whose code calls one of these starts the command-line tool, papermill or a build in a process of its own.
 _OWN_BUILD = ("run_cli(", "execute_notebook(", '"cxreport.cli"', "Popen(")
 # The shared fixtures themselves (they are paid for once per session).
-_SHARED = {"built_sample", "year_dir", "root", "tmp_path", "tmp_path_factory"}
+_SHARED = {"built_sample", "built_formats", "year_dir", "root", "tmp_path", "tmp_path_factory"}
 
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -45,16 +47,107 @@ def root() -> Path:
     return ROOT
 
 
-@pytest.fixture(scope="session")
-def built_sample(tmp_path_factory):
-    """One full build of the sample year (every notebook, HTML and PDF), shared by all end-to-end tests.
+class SharedBuild:
+    """The one shared sample build of a test run, in a folder every pytest-xdist worker of the run sees.
 
-    Returns (out_dir, completed_process); the year's reports are in out_dir / "2020".
+    It starts in the background as soon as the tests are collected (:func:`pytest_collection_finish`),
+    by whichever process comes first (a file lock), so the unit tests run meanwhile; the tests that
+    read it are collected last, and wait for it (:meth:`result`). The build's notebooks run in
+    kernels of their own: the unit tests and the build share the cores.
     """
-    out = tmp_path_factory.mktemp("out")
-    proc = run_cli(ROOT, "--year", str(SAMPLE_YEAR), "--data", str(ROOT / "data" / "sample"), "--out", str(out))
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.out, self.log, self.rc = folder / "out", folder / "build.log", folder / "build.rc"
+        self.proc: subprocess.Popen | None = None
+
+    @classmethod
+    def of(cls, config) -> "SharedBuild":
+        base = config._tmp_path_factory.getbasetemp()
+        folder = (base.parent if hasattr(config, "workerinput") else base) / "shared_build"
+        folder.mkdir(exist_ok=True)
+        return cls(folder)
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """What the build renders: HTML, and PDF when a selected test reads PDFs (marker ``pdf``)."""
+        return tuple((self.folder / "formats").read_text().split(","))
+
+    def start_once(self, pdf: bool = True) -> None:
+        """Start the build unless a process of this run has (it writes ``started`` under the lock)."""
+        import fcntl
+
+        with open(self.folder / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (self.folder / "started").exists():
+                return
+            formats = "html,pdf" if pdf else "html"
+            (self.folder / "formats").write_text(formats)
+            cmd = [sys.executable, "-m", "cxreport.cli", "report", "--root", str(ROOT), "--year", str(SAMPLE_YEAR),
+                   "--data", str(ROOT / "data" / "sample"), "--out", str(self.out), "--formats", formats]
+            # the wrapper writes the exit code once the build has ended, for the other workers to read
+            wrapper = ("import os, subprocess, sys; log, rc, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]; "
+                       "code = subprocess.call(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT); "
+                       "open(rc + '.tmp', 'w').write(str(code)); os.replace(rc + '.tmp', rc)")
+            self.proc = subprocess.Popen([sys.executable, "-c", wrapper, str(self.log), str(self.rc), *cmd], cwd=ROOT,
+                                         start_new_session=True)
+            (self.folder / "started").write_text(str(self.proc.pid))
+
+    def result(self, timeout: float = 1800) -> subprocess.CompletedProcess:
+        """Wait for the build; its output (stdout and stderr together) and exit code."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self.rc.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the shared build did not finish in {timeout:.0f} s (log: {self.log})")
+            time.sleep(0.5)
+        output = self.log.read_text(encoding="utf-8", errors="replace")
+        return subprocess.CompletedProcess(["cxreport", "report"], int(self.rc.read_text()), stdout=output, stderr=output)
+
+    def stop(self) -> None:
+        """End a build this process started and that is still running (a run stopped early: -x, Ctrl-C)."""
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=60)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def _uses_shared_build(item) -> bool:
+    return bool({"built_sample", "year_dir"} & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly or not any(_uses_shared_build(item) for item in session.items):
+        return
+    build = SharedBuild.of(session.config)
+    build.start_once(pdf=any(item.get_closest_marker("pdf") for item in session.items))
+    session.config._cxreport_build = build
+
+
+@pytest.fixture(scope="session")
+def built_sample(request):
+    """One full build of the sample year (every notebook; HTML, and PDF when a selected test is marked
+    ``pdf``: `make test-all`), shared by all end-to-end tests.
+
+    Started in the background when the tests are collected (:class:`SharedBuild`). Returns
+    (out_dir, completed_process); the year's reports are in out_dir / "2020".
+    """
+    build = getattr(request.config, "_cxreport_build", None) or SharedBuild.of(request.config)
+    build.start_once()
+    proc = build.result()
     assert proc.returncode == 0, proc.stderr
-    return out, proc
+    return build.out, proc
+
+
+@pytest.fixture(scope="session")
+def built_formats(request, built_sample) -> tuple[str, ...]:
+    """The formats the shared build rendered: ("html",) or ("html", "pdf")."""
+    return (getattr(request.config, "_cxreport_build", None) or SharedBuild.of(request.config)).formats
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +193,9 @@ def _runs_the_suite_itself(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    # The tests of the shared build run last (in each pytest-xdist worker too): the build started in
+    # the background at collection has the unit tests' time to finish.
+    items.sort(key=_uses_shared_build)
     for item in items:
         if _reads_only_the_shared_build(item):
             item.add_marker(pytest.mark.shared_build)
@@ -130,6 +226,12 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    build = getattr(session.config, "_cxreport_build", None)
+    if build is not None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop:
+            build.stop()  # a run stopped early leaves no build behind
+        elif build.proc is not None and build.proc.poll() is None:
+            build.result()  # another worker may still read it
     before = getattr(session.config, "_cxreport_tree_before", None)
     if before is None:
         return

@@ -26,7 +26,7 @@ def test_lab_passes_allow_root_as_root_and_takes_lab_args():
 
 def test_test_runs_the_fast_selection_and_test_all_everything():
     test = [line for line in dry_run("test").splitlines() if "-m pytest" in line][-1]
-    assert '-m "(not slow or shared_build) and not browser"' in test
+    assert '-m "(not slow or shared_build) and not browser and not pdf"' in test and " -n 2 " in test
     test_all = [line for line in dry_run("test-all").splitlines() if "-m pytest" in line][-1]
     assert " -m " not in test_all.split("pytest", 1)[1].split(";")[0]
     user = [line for line in dry_run("test", "PYTEST_ARGS=-k survey").splitlines() if "-m pytest" in line][-1]

@@ -52,12 +52,12 @@ def test_tables(year_dir):
         assert (t / f"{name}.csv").exists()
 
 
-def test_every_partner_gets_a_scorecard_linked_from_the_index(year_dir, sample):
+def test_every_partner_gets_a_scorecard_linked_from_the_index(year_dir, built_formats, sample):
     ids = sample["partners.csv"]["partner_id"].tolist()
-    for ext in ("html", "pdf", "ipynb"):
+    for ext in ("ipynb", *built_formats):
         assert sorted(p.stem for p in (year_dir / "partners").glob(f"*.{ext}")) == ids
     index = (year_dir / "index.html").read_text()
-    assert all(f'href="partners/{pid}.html"' in index and f'href="partners/{pid}.pdf"' in index for pid in ids)
+    assert all(f'href="partners/{pid}.{ext}"' in index for pid in ids for ext in built_formats)
     assert "04_partner_programme.html" in index
     nb = nbformat.read(str(year_dir / "partners" / "P006.ipynb"), as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) and 'partner_id = "P006"' in c.source for c in nb.cells)

@@ -124,9 +124,10 @@ def test_clean_text_has_no_findings(text):
 
 
 def _timed(fn, text) -> float:
-    start = time.perf_counter()
+    """CPU seconds of this process (not wall time: the tests share the machine with the shared build)."""
+    start = time.process_time()
     fn(text)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_detection_is_linear(unit):
     small, large = unit * (50_000 // len(unit)), unit * (200_000 // len(unit))
     for fn in (privacy.detect, lambda t: privacy.redact(t)):
         t_small = min(_timed(fn, small) for _ in range(2))
-        t_large = _timed(fn, large)
+        t_large = min(_timed(fn, large) for _ in range(2))
         assert t_large < 8 * t_small + 0.5, (unit, t_small, t_large)  # 4x the text: about 4x the time, not 16x
         assert t_large < 20
 

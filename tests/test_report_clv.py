@@ -266,6 +266,36 @@ def test_ledger_ending_before_december_is_an_input_error(tmp_path, small):
     assert "revenue.csv" in msg and "2020-09" in msg and "2020-12" in msg
 
 
+# ---------------------------------------------------------------- earlier years, for the executive summary
+HISTORY_CASES = {
+    "two earlier years": ("2017-06", {}),
+    "one earlier year, no costs": ("2018-05", {"cost": ""}),
+    "first year in the year before": ("2019-03", {}),
+}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c == "two earlier years" else c
+                                  for c in HISTORY_CASES])  # three more builds: make test-all
+def test_history_states_each_earlier_year_as_its_own_report(tmp_path, small, case):
+    """Each year of ``history`` equals that year's own report (figure by figure, None with the same reason)."""
+    first, changes = HISTORY_CASES[case]
+    rev = small["revenue.csv"]
+    frames = {**small, "revenue.csv": rev[rev["month"] >= first].assign(**changes)}
+    folder = write_folder(tmp_path / "in", frames)
+    inputs = load_inputs(folder, clv_churn.INPUTS["requires"], clv_churn.INPUTS["optional"])
+    history = clv_churn.build(inputs, settings_for(YEAR, {}), YEAR).headline()["history"]
+    assert list(history) == [str(y) for y in range(int(first[:4]) + 1, YEAR)]
+    for y, figures in history.items():
+        own = clv_churn.build(inputs, settings_for(int(y), {}), int(y))
+        expected = jsonable(own.headline())
+        unknowns = figures.pop("unknowns")
+        assert figures == {k: expected[k] for k in figures}, y
+        assert unknowns == {k: own.unknowns.get(k) for k, v in figures.items() if v is None}, y
+        assert ("clv_sbg" in figures) == (int(y) == YEAR - 1)
+    if "no costs" in case:
+        assert history["2019"]["clv_sbg"] is None
+
+
 # ---------------------------------------------------------------- the shape matrix
 WITH_SURVEY = {"only_required", "leading_zeros_non_ascii", "all_promoters", "blank_optional_values"}
 

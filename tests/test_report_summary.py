@@ -93,6 +93,35 @@ def test_first_year_without_any_earlier_year():
     assert head["trend_years"] == [2020] and model.findings == []
 
 
+REVENUE_2020 = {"year": 2020, "mrr_end": 1200.0, "nrr_pct": 101.5, "grr_pct": 92.0, "annual_logo_churn_pct": 10.0,
+                "customers_start": 40, "customers_retained": 36, "customers_churned": 4, "recurring_share_pct": 70.0,
+                "clv_sbg": 5000.0}
+
+
+def test_earlier_ledger_years_are_read_from_the_reports_history_not_rebuilt(monkeypatch):
+    """The CLV report states its earlier years (``history``): the summary reads them, with their unknowns' reasons,
+    and builds no report per earlier year."""
+    history = {"2018": {"year": 2018, "mrr_end": 900.0, "nrr_pct": 99.0, "grr_pct": 90.0, "annual_logo_churn_pct": 12.0,
+                        "customers_start": 30, "customers_retained": 26, "customers_churned": 4, "recurring_share_pct": 60.0,
+                        "unknowns": {}},
+               "2019": {"year": 2019, "mrr_end": 1000.0, "nrr_pct": None, "grr_pct": None, "annual_logo_churn_pct": None,
+                        "customers_start": 0, "customers_retained": 0, "customers_churned": 0, "recurring_share_pct": 65.0,
+                        "clv_sbg": 4000.0,
+                        "unknowns": {"nrr_pct": "No customer had recurring revenue in December 2018, so there is no starting book to follow.",
+                                     "grr_pct": "No customer had recurring revenue in December 2018, so there is no starting book to follow.",
+                                     "annual_logo_churn_pct": "No customer had recurring revenue in December 2018, so there is no starting book to follow."}}}
+    monkeypatch.setattr(summary, "section_headline", lambda *a, **k: pytest.fail("an earlier year was rebuilt from the data"))
+    model = summary.build(EMPTY, SETTINGS, YEAR, {"revenue": {**REVENUE_2020, "history": history}}, {})
+    head = clean(model)
+    assert model.year_sources == {2018: {"revenue": "data"}, 2019: {"revenue": "data"}, 2020: {"revenue": "this run"}}
+    assert "history" not in model.years[2020]["revenue"] and "unknowns" not in model.years[2019]["revenue"]
+    assert head["figures"]["mrr"]["previous"] == 1000.0 and head["figures"]["clv"]["previous"] == 4000.0
+    assert head["figures"]["nrr"]["previous"] is None
+    assert model.unknowns.get("figures.nrr.previous") == history["2019"]["unknowns"]["nrr_pct"]
+    trend = model.trends[model.trends["key"] == "recurring"]
+    assert trend["year"].tolist() == [2018, 2019, 2020] and trend["value"].tolist() == [60.0, 65.0, 70.0]
+
+
 def test_partners_non_ascii_names_leading_zeros_and_no_usage_a_year_earlier():
     partners = pd.DataFrame({"partner_id": ["007", "010"], "name": ["Müller & Søn", "東京"]})
     model = summary.build(Inputs({"partners.csv": partners}), SETTINGS, YEAR, {"partners": PARTNERS[2020]},

@@ -40,6 +40,7 @@ def test_summary_section_is_built_from_this_run(metrics):
     assert 2015 in s["trend_years"] and YEAR in s["trend_years"]  # the ledger's years
 
 
+@pytest.mark.pdf
 def test_summary_pdf_has_one_or_two_pages(year_dir):
     from pypdf import PdfReader
 

@@ -13,9 +13,14 @@
 - A failure is a :class:`NotebookFailure` with typed fields, as papermill's
   ``PapermillExecutionError``: notebook, cell index, execution count, exception
   name and value, where the failed notebook is kept, the unit.
-- Kernels are started with ``--IPKernelApp.log_level=ERROR``: the kernel's own
-  log (e.g. "Kernel is running over TCP without encryption", cosmetic for a
-  kernel on 127.0.0.1 that only this run talks to) stays out of the build output.
+- Kernels are started with ``--IPKernelApp.log_level=CRITICAL``: the kernel's own
+  log stays out of the build output. It holds nothing a reader of the build
+  needs: "Kernel is running over TCP without encryption" (cosmetic for a kernel
+  on 127.0.0.1 that only this run talks to), and "KeyboardInterrupt caught in
+  kernel", logged at ERROR when jupyter_client interrupts a kernel before
+  shutting it down (``KernelManager.shutdown_kernel``), at random as the
+  shutdown races the log. A cell's error reaches the executed notebook and
+  the job's log; a kernel that dies is a ``DeadKernelError``.
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ import nbformat
 from ..run_guard import die_with_parent
 from .render import render_html, render_pdf
 
-# Arguments every kernel of a build starts with: its own log shows errors only.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+# Arguments every kernel of a build starts with: its own log is silent (see the module docstring).
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 

@@ -33,7 +33,7 @@ from .. import clv, cohorts, engine, maturity, revenue, survival
 from ..inputs import InputError
 from ..present.format import money, number, p_value, percent, plural, sentence_case
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, jsonable, known, load_inputs, report_engine, resolve_settings
 
 INPUTS = {"requires": ("revenue.csv", "accounts.csv"), "optional": ("survey_responses.csv", "maturity_assessments.csv")}
 SETTINGS = ("organisation", "clv_title", "min_group_size", "confidence", "currency", "clv_discount_rate", "clv_window_months",
@@ -214,6 +214,8 @@ class ClvChurnReport(ReportModel):
     revenue_by_stage: pd.DataFrame | None
     stage_top: dict | None
     stage_note: str | None
+    # earlier years' census figures and CLV, for the executive summary (:func:`_history`)
+    history: dict = field(default_factory=dict)
     unknowns: Unknowns = field(default_factory=Unknowns)
     input_frames: dict = field(default_factory=dict)
     data_dir: Path | None = None
@@ -229,7 +231,8 @@ class ClvChurnReport(ReportModel):
         return self.cohort_revenue[self.cohort_revenue["cohort"].isin(self.cohorts_recent)]
 
     def headline(self) -> dict:
-        """The ``revenue`` section of metrics.json: today's keys (rounded as before) plus the raw counts behind the rates."""
+        """The ``revenue`` section of metrics.json: today's keys (rounded as before) plus the raw counts behind the rates,
+        and ``history``: the earlier years' figures by year (:func:`_history`)."""
         sections = {s.key: s for s in self.survival_sections}
         out = {
             "year": self.year,
@@ -266,9 +269,7 @@ class ClvChurnReport(ReportModel):
             "logrank_p": {k: s.p for k, s in sections.items() if s.summary is not None},
             "cox": {m.key: {"n": m.n, "events": m.events, "parameters": m.parameters} for m in self.cox_models},
         }
-        raw = {"customers_start", "customers_retained", "customers_churned", "churned_customers", "customer_months",
-               "active_customers", "year", "partners_mostly_cloud"}
-        return {k: (v if k in raw or not isinstance(v, float) else round(v, 2)) for k, v in out.items()}
+        return {**_rounded(out), "history": {str(y): dict(v) for y, v in sorted(self.history.items())}}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table the report writes, under today's CSV names."""
@@ -396,20 +397,24 @@ def build(inputs: Inputs, settings: Settings, year: int) -> ClvChurnReport:
         return _build(inputs, settings, year, ledger, active, first_month, last_month)
 
 
-def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_month: pd.Period,
-           last_month: pd.Period) -> ClvChurnReport:
-    """:func:`build` once the ledger is on the engine, checked, and its active months kept there."""
-    u = Unknowns()
-    s = settings
-    bench = s.revenue_benchmarks.model_dump()
-    accounts = _segment_categories(inputs["accounts.csv"])
-    responses = inputs.get("survey_responses.csv")
-    assessments = inputs.get("maturity_assessments.csv")
-    end, before = f"{year}-12", pd.Period(f"{year - 1}-12", freq="M")
-    d_month = clv.monthly_rate(s.clv_discount_rate)
+NO_COST_REASON = "No costs in the ledger (the cost column is blank or absent), so margins are unknown."
 
-    # ---- MRR, bridge, retention, churn, ARPA, revenue mix
-    movements = revenue.mrr_movements(active, end=end, start=str(first_month))
+
+def _book(ledger, active, movements: pd.DataFrame, year: int, first_month: pd.Period,
+          has_costs: bool) -> tuple[dict, dict, Unknowns]:
+    """The year's MRR, bridge, retention of the December ``year - 1`` book, monthly churn, ARPA and revenue
+    mix (:func:`cxreport.revenue.revenue_headline`) as the report states them: a figure without a value for
+    the year is None, with its reason in the returned :class:`Unknowns`.
+
+    Returns ``(headline, figures, unknowns)``: ``headline`` is ``revenue_headline``'s dict; ``figures`` holds
+    ``mrr_start``, ``growth``, ``rates`` (logo retention and churn, NRR, GRR), ``counts`` (customers at the
+    start, retained, churned), ``moneys`` (the book's expansion, contraction and churned MRR), ``monthly``
+    (logo churn), ``arpa_end``, ``arpa_avg``, ``share`` (recurring share) and ``margin_pct``. Used for the
+    report's year and for each earlier year of its history (:func:`_history`), from the same active months
+    and movements.
+    """
+    u = Unknowns()
+    before = pd.Period(f"{year - 1}-12", freq="M")
     h = revenue.revenue_headline(ledger, active, movements, year)
     br, ret, churn = h["bridge"], h["retention"], h["monthly_churn"]
     has_book = first_month <= before
@@ -447,13 +452,133 @@ def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_
     share = known(h["recurring_share_pct"])
     if share is None:
         u.add("recurring_share_pct", f"The ledger has no revenue in {year}.")
-    by_type = revenue.revenue_by_type(ledger, year)
-    has_costs = revenue.has_costs(ledger)
     margin_pct = known(h["recurring_gross_margin_pct"])
-    no_cost_reason = "No costs in the ledger (the cost column is blank or absent), so margins are unknown."
     if margin_pct is None:
-        u.add("recurring_gross_margin_pct", no_cost_reason if not has_costs else
+        u.add("recurring_gross_margin_pct", NO_COST_REASON if not has_costs else
               f"No recurring revenue of {year} has a cost in the ledger, so its margin is unknown.")
+    figures = {"mrr_start": mrr_start, "growth": growth, "rates": rates, "counts": counts, "moneys": moneys, "monthly": monthly,
+               "arpa_end": arpa_end, "arpa_avg": arpa_avg, "share": share, "margin_pct": margin_pct}
+    return h, figures, u
+
+
+CLV_FIGURES = (("clv_arpa", "arpa"), ("clv_gross_margin_pct", "gross_margin_pct"), ("clv_monthly_churn_pct", "monthly_churn_pct"),
+               ("clv_simple", "clv_simple"), ("clv_simple_discounted", "clv_simple_discounted"),
+               ("expected_lifetime_months_simple", "expected_lifetime_months_simple"), ("sbg_gamma", "gamma"),
+               ("sbg_delta", "delta"), ("sbg_first_year_churn_pct", "sbg_first_year_churn_pct"), ("clv_sbg", "clv_sbg"),
+               ("del_months", "del_months"))
+
+
+def _clv_reasons(clv_all: pd.DataFrame, year: int, s: Settings, has_costs: bool) -> dict[str, str]:
+    """Why a lifetime value is unknown, by cause (too few customers, no margin, no churn, no fit, no ARPA)."""
+    ever = int(clv_all.iloc[0]["customers"]) if len(clv_all) else 0
+    return {
+        "few": (f"Only {ever} customers ever had recurring revenue; lifetime values need at least {s.min_group_size}." if ever else
+                "No customer ever had recurring revenue, so there is no lifetime to value."),
+        "margin": NO_COST_REASON if not has_costs else f"No recurring revenue of {year} has a cost in the ledger, so margins are unknown.",
+        "churn": f"No customer left in the last {s.clv_window_months} months, so the constant-churn formula has no finite value.",
+        "sbg": "No customer has ever left, so the shifted-beta-geometric model cannot be fitted.",
+        "arpa": f"No customer was active in the last {s.clv_window_months} months.",
+    }
+
+
+def _overall_clv(clv_all: pd.DataFrame, year: int, s: Settings, has_costs: bool) -> tuple[pd.Series | None, dict, Unknowns]:
+    """The all-customers lifetime values (the first row of :func:`cxreport.clv.clv_by_segment`'s table):
+    ``(row or None when suppressed, figures by name (:data:`CLV_FIGURES`), unknowns with their reasons)``."""
+    u = Unknowns()
+    overall = clv_all.iloc[0] if "clv_sbg" in clv_all and not clv_all.iloc[0]["suppressed"] else None
+    figs = {k: _row_value(overall, c) for k, c in CLV_FIGURES}
+    reasons = _clv_reasons(clv_all, year, s, has_costs)
+    for k, v in figs.items():
+        if v is not None:
+            continue
+        if overall is None:
+            why = reasons["few"]
+        elif k == "clv_arpa":
+            why = reasons["arpa"]
+        elif k in ("sbg_gamma", "sbg_delta", "sbg_first_year_churn_pct", "del_months") or (k == "clv_sbg" and figs["del_months"] is None):
+            why = reasons["sbg"]
+        elif k in ("clv_monthly_churn_pct",):
+            why = reasons["arpa"]
+        elif k in ("expected_lifetime_months_simple", "clv_simple") and not figs["clv_monthly_churn_pct"]:
+            why = reasons["churn"]
+        elif figs["clv_gross_margin_pct"] is None:
+            why = reasons["margin"]
+        else:
+            why = reasons["arpa"]
+        u.add(k, why)
+    if figs["clv_gross_margin_pct"] is None and overall is not None:
+        u.add("clv_gross_margin_pct", reasons["margin"])
+    return overall, figs, u
+
+
+# Counts and years are kept whole in metrics.json; other floats are rounded to 2 decimals.
+RAW_KEYS = frozenset({"customers_start", "customers_retained", "customers_churned", "churned_customers", "customer_months",
+                      "active_customers", "year", "partners_mostly_cloud"})
+
+
+def _rounded(figures: dict) -> dict:
+    """A headline's figures as metrics.json states them (:data:`RAW_KEYS` whole, other floats to 2 decimals)."""
+    return {k: (v if k in RAW_KEYS or not isinstance(v, float) else round(v, 2)) for k, v in figures.items()}
+
+
+def _history(ledger, active, movements: pd.DataFrame, year: int, first_month: pd.Period, has_costs: bool,
+             customers: pd.Index, s: Settings) -> dict[int, dict]:
+    """Earlier years' headline figures, from this report's active months and movements (no new pass over the ledger).
+
+    For each year after the ledger's first (retention needs the December before) and before ``year``: the
+    figures the executive summary compares and charts, as that year's own report states them (:func:`_book`;
+    a test checks them against a build of each year): MRR at the start and end, growth, active customers, the
+    December book's counts, logo retention and churn, NRR, GRR, total and recurring revenue, recurring share;
+    for ``year - 1`` also ``clv_sbg`` (the summary compares it with this year's). ``unknowns`` maps each
+    unknown figure to its reason. Returns ``{year: figures}``; empty for a ledger starting in ``year - 1`` or later.
+    """
+    out = {}
+    for y in range(first_month.year + 1, year):
+        h, book, u = _book(ledger, active, movements, y, first_month, has_costs)
+        rates = book["rates"]
+        figures = {"year": y, "mrr_start": book["mrr_start"], "mrr_end": float(h["bridge"]["closing_mrr"]),
+                   "mrr_growth_pct": book["growth"], "active_customers": int(h["active_customers"]), **book["counts"],
+                   "logo_retention_pct": rates["logo_retention_pct"], "annual_logo_churn_pct": rates["logo_churn_pct"],
+                   "nrr_pct": rates["nrr_pct"], "grr_pct": rates["grr_pct"], "total_revenue": float(h["total_revenue"]),
+                   "recurring_revenue": float(h["recurring_revenue"]), "recurring_share_pct": book["share"]}
+        if y == year - 1:
+            lives = survival.lifetimes(active, f"{y}-12")
+            table = clv.clv_by_segment(ledger, lives, pd.Series("All customers", index=customers), y, s.clv_discount_rate,
+                                       s.clv_window_months, s.min_group_size, active, dimension="All")
+            _, clv_figures, clv_unknowns = _overall_clv(table, y, s, has_costs)
+            figures["clv_sbg"] = clv_figures["clv_sbg"]
+            u.reasons.update(clv_unknowns.reasons)
+        figures = jsonable(_rounded(figures))
+        figures["unknowns"] = {k: v for k, v in u.reasons.items() if k in figures and figures[k] is None}
+        out[y] = figures
+    return out
+
+
+def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_month: pd.Period,
+           last_month: pd.Period) -> ClvChurnReport:
+    """:func:`build` once the ledger is on the engine, checked, and its active months kept there."""
+    u = Unknowns()
+    s = settings
+    bench = s.revenue_benchmarks.model_dump()
+    accounts = _segment_categories(inputs["accounts.csv"])
+    responses = inputs.get("survey_responses.csv")
+    assessments = inputs.get("maturity_assessments.csv")
+    end, before = f"{year}-12", pd.Period(f"{year - 1}-12", freq="M")
+    d_month = clv.monthly_rate(s.clv_discount_rate)
+
+    # ---- MRR, bridge, retention, churn, ARPA, revenue mix
+    movements = revenue.mrr_movements(active, end=end, start=str(first_month))
+    has_costs = revenue.has_costs(ledger)
+    h, book, book_unknowns = _book(ledger, active, movements, year, first_month, has_costs)
+    u.reasons.update(book_unknowns.reasons)
+    br, churn = h["bridge"], h["monthly_churn"]
+    mrr_start, growth, rates, counts, moneys = book["mrr_start"], book["growth"], book["rates"], book["counts"], book["moneys"]
+    monthly, arpa_end, arpa_avg, share, margin_pct = (book[k] for k in ("monthly", "arpa_end", "arpa_avg", "share", "margin_pct"))
+    history = _history(ledger, active, movements, year, first_month, has_costs, pd.Index(accounts["customer_id"]), s)
+    for y, figures in history.items():
+        for k, why in figures["unknowns"].items():
+            u.add(f"history.{y}.{k}", why)
+    by_type = revenue.revenue_by_type(ledger, year)
     if not has_costs and "margin_pct" in by_type:
         by_type = by_type.drop(columns=["revenue_with_cost", "cost", "gross_profit", "margin_pct", "cost_coverage_pct"])
 
@@ -590,41 +715,9 @@ def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_
         clv_tables.append(clv.clv_by_segment(ledger, lives, stages_now.set_index("customer_id")["stage_name"], *args,
                                              dimension="Maturity stage"))
     clv_all = pd.concat(clv_tables, ignore_index=True)
-    overall = clv_all.iloc[0] if "clv_sbg" in clv_all and not clv_all.iloc[0]["suppressed"] else None
-    figs = {k: _row_value(overall, c) for k, c in (
-        ("clv_arpa", "arpa"), ("clv_gross_margin_pct", "gross_margin_pct"), ("clv_monthly_churn_pct", "monthly_churn_pct"),
-        ("clv_simple", "clv_simple"), ("clv_simple_discounted", "clv_simple_discounted"),
-        ("expected_lifetime_months_simple", "expected_lifetime_months_simple"), ("sbg_gamma", "gamma"), ("sbg_delta", "delta"),
-        ("sbg_first_year_churn_pct", "sbg_first_year_churn_pct"), ("clv_sbg", "clv_sbg"), ("del_months", "del_months"))}
-    ever = int(clv_all.iloc[0]["customers"]) if len(clv_all) else 0
-    reasons = {
-        "few": (f"Only {ever} customers ever had recurring revenue; lifetime values need at least {s.min_group_size}." if ever else
-                "No customer ever had recurring revenue, so there is no lifetime to value."),
-        "margin": no_cost_reason if not has_costs else f"No recurring revenue of {year} has a cost in the ledger, so margins are unknown.",
-        "churn": f"No customer left in the last {s.clv_window_months} months, so the constant-churn formula has no finite value.",
-        "sbg": "No customer has ever left, so the shifted-beta-geometric model cannot be fitted.",
-        "arpa": f"No customer was active in the last {s.clv_window_months} months.",
-    }
-    for k, v in figs.items():
-        if v is not None:
-            continue
-        if overall is None:
-            why = reasons["few"]
-        elif k == "clv_arpa":
-            why = reasons["arpa"]
-        elif k in ("sbg_gamma", "sbg_delta", "sbg_first_year_churn_pct", "del_months") or (k == "clv_sbg" and figs["del_months"] is None):
-            why = reasons["sbg"]
-        elif k in ("clv_monthly_churn_pct",):
-            why = reasons["arpa"]
-        elif k in ("expected_lifetime_months_simple", "clv_simple") and not figs["clv_monthly_churn_pct"]:
-            why = reasons["churn"]
-        elif figs["clv_gross_margin_pct"] is None:
-            why = reasons["margin"]
-        else:
-            why = reasons["arpa"]
-        u.add(k, why)
-    if figs["clv_gross_margin_pct"] is None and overall is not None:
-        u.add("clv_gross_margin_pct", reasons["margin"])
+    overall, figs, clv_unknowns = _overall_clv(clv_all, year, s, has_costs)
+    u.reasons.update(clv_unknowns.reasons)
+    reasons = _clv_reasons(clv_all, year, s, has_costs)
     vs = None
     if figs["clv_sbg"] is not None and figs["clv_simple_discounted"]:
         vs = 100 * (figs["clv_sbg"] / figs["clv_simple_discounted"] - 1)
@@ -744,7 +837,7 @@ def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_
         sbg_observed=sbg_observed, sbg_projected=sbg_projected,
         account_segment=seg_col, account_segment_note=seg_note, accounts=acc_list, accounts_watch=watch,
         current_customers=current, expected_remaining_value=erv,
-        revenue_by_stage=stage_rev, stage_top=stage_top, stage_note=stage_note, unknowns=u,
+        revenue_by_stage=stage_rev, stage_top=stage_top, stage_note=stage_note, history=history, unknowns=u,
         input_frames=dict(inputs.frames), data_dir=inputs.data_dir,
     )
 

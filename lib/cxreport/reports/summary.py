@@ -114,6 +114,11 @@ def data_years(inputs: Inputs, section: str, before: int) -> list[int]:
     return [y for y in years if y < before]
 
 
+def _without_history(section: dict) -> dict:
+    """A year's section without the earlier years it states (``history``): each year is in ``years`` once."""
+    return {k: v for k, v in section.items() if k != "history"} if isinstance(section, dict) else section
+
+
 def section_headline(inputs: Inputs, settings: Settings, year: int, section: str) -> tuple[dict | None, str | dict]:
     """A report's headline for ``year`` from the data (its own ``build``) and its unknowns' reasons;
     or None and why it cannot be built."""
@@ -292,9 +297,15 @@ def build(inputs: Inputs, settings: Settings, year: int, current: dict[str, dict
     years: dict[int, dict] = {}
     year_sources: dict[int, dict] = {}
     for s in sm.SECTIONS:
-        for y in sorted(set(data_years(inputs, s, year)) | {y for y, v in earlier.items() if s in v}):
+        # a report that states its earlier years (the CLV report's ``history``) is read, never rebuilt per year
+        history = {int(y): dict(v) for y, v in ((current.get(s) or {}).get("history") or {}).items() if int(y) < year}
+        in_data = set(history) if s in current and "history" in current[s] else set(data_years(inputs, s, year))
+        for y in sorted(in_data | {y for y, v in earlier.items() if s in v}):
             if s in earlier.get(y, {}):
-                years.setdefault(y, {})[s], how = earlier[y][s], "build"
+                years.setdefault(y, {})[s], how = _without_history(earlier[y][s]), "build"
+            elif y in history:
+                reasons[(y, s)] = history[y].pop("unknowns", {})
+                years.setdefault(y, {})[s], how = history[y], "data"
             else:
                 headline, why = section_headline(inputs, settings, y, s)
                 if headline is None:
@@ -303,7 +314,7 @@ def build(inputs: Inputs, settings: Settings, year: int, current: dict[str, dict
                 years.setdefault(y, {})[s], how = headline, "data"
                 reasons[(y, s)] = why
             year_sources.setdefault(y, {})[s] = how
-    years[year] = current
+    years[year] = {s: _without_history(section) for s, section in current.items()}
     year_sources[year] = {s: source for s in current}
     years = dict(sorted(years.items()))
 
