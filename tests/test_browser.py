@@ -374,6 +374,28 @@ def test_partner_tables_are_sortable(site, reader):
     assert reader.page.locator("main .cx-filter input").count() == reader.page.locator("main table.cx-sortable").count()
 
 
+CHART_HOVER = """() => Array.from(document.querySelectorAll('.cx-hoverable')).map(frame => {
+  const img = frame.querySelector('img').getBoundingClientRect();
+  return Array.from(frame.querySelectorAll('.cx-hot')).map(s => {
+    const r = s.getBoundingClientRect();
+    return {title: s.getAttribute('title'), inside: r.width > 0 && r.height > 0 && r.left >= img.left - 1 &&
+            r.right <= img.right + 1 && r.top >= img.top - 1 && r.bottom <= img.bottom + 1};
+  });
+})"""
+
+
+def test_bar_charts_show_their_values_on_hover(site, reader):
+    """Each bar of the survey report's bar charts carries its value as a tooltip, over the bar's place in the image."""
+    reader.goto(site + YEAR + "/01_survey_scores.html")
+    charts = reader.page.evaluate(CHART_HOVER)
+    assert len(charts) >= 2, charts
+    for spots in charts:
+        assert spots and all(s["inside"] and re.search(r": [−-]?[\d,]+(\.\d)?", s["title"]) for s in spots), spots
+    hot = reader.page.locator(".cx-hot").first
+    hot.hover()
+    assert hot.evaluate("e => e.matches(':hover')")
+
+
 # ----------------------------------------------------------------------------- dark mode and layout
 def _luminance(css_colour: str) -> float:
     r, g, b = (int(v) for v in re.findall(r"\d+", css_colour)[:3])

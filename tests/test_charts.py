@@ -318,3 +318,36 @@ def test_notebook_output_carries_the_alt_text_where_nbconvert_reads_it():
     finally:
         InteractiveShell.clear_instance()
         matplotlib.rcParams.update(saved)
+
+
+# ---------------------------------------------------------------- values on hover (issue 13, point 5)
+def _saved(fig):
+    import io
+
+    fig.savefig(io.BytesIO(), format="svg", bbox_inches="tight")  # as the notebook's display saves it
+    return style.hover_spots(fig)
+
+
+def test_hover_spots_give_each_bar_its_box_and_value():
+    fig, ax = plt.subplots()
+    ax.bar(["Ease of use", "Support <b>", "Price"], [4.41, 3.92, 1250.0], label="2020")
+    spots = _saved(fig)
+    assert [s[4] for s in spots] == ["Ease of use, 2020: 4.4", "Support <b>, 2020: 3.9", "Price, 2020: 1,250"]
+    for left, top, width, height, _ in spots:
+        assert 0 <= left < left + width <= 1 and 0 <= top < top + height <= 1
+    lefts = [s[0] for s in spots]
+    assert lefts == sorted(lefts)  # left to right, as drawn
+    assert spots[2][1] < spots[0][1] and spots[2][3] > spots[0][3]  # the tallest bar reaches highest
+    fig, ax = plt.subplots()
+    ax.barh(["North", "South"], [-12.5, 30.0])  # horizontal, a negative value, no series name
+    assert [s[4] for s in _saved(fig)] == ["North: −12.5", "South: 30.0"]
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    assert _saved(fig) == []  # no bars, nothing to hover
+
+
+@pytest.mark.parametrize("name", ["touchpoint_means", "theme_bars"])
+def test_main_bar_charts_show_their_values_on_hover(name):
+    chart = next(draw for n, draw, _, _ in charts_of("survey") if n == name)
+    spots = _saved(chart())
+    assert spots and all(any(ch.isdigit() for ch in s[4]) and ":" in s[4] for s in spots), spots

@@ -17,6 +17,9 @@ Besides colours and fonts, the house style holds the rules every chart keeps:
   :func:`apply_house_style` puts it into the display output's metadata,
   ``output.metadata["image/svg+xml"]["alt"]``, where nbconvert's templates
   read an image's alt text (``get_metadata('alt', mimetype)``).
+- **Values on hover.** Beside the alt text goes ``hover``: every bar's box
+  and value (:func:`hover_spots`); in the HTML the page script shows the
+  value when the pointer rests on the bar.
 """
 
 from __future__ import annotations
@@ -143,11 +146,73 @@ def _attach_alt_to_display() -> None:
 
         def with_alt(fig, _printer=printer):
             data = _printer(fig)
-            text = alt_text(fig)
-            return (data, {"alt": text}) if data is not None and text else data
+            if data is None:
+                return data
+            meta = {"alt": alt_text(fig), "hover": hover_spots(fig)}
+            meta = {k: v for k, v in meta.items() if v}
+            return (data, meta) if meta else data
 
         with_alt._cxreport_alt = True
         formatter.for_type(Figure, with_alt)
+
+
+# ---------------------------------------------------------------- values on hover
+def _bar_category(ax, rect, horizontal: bool) -> str:
+    """The tick label under (vertical bar) or beside (horizontal bar) a bar, or ""."""
+    centre = rect.get_y() + rect.get_height() / 2 if horizontal else rect.get_x() + rect.get_width() / 2
+    size = abs(rect.get_height() if horizontal else rect.get_width()) or 1.0
+    ticks = ax.get_yticks() if horizontal else ax.get_xticks()
+    labels = ax.get_yticklabels() if horizontal else ax.get_xticklabels()
+    for tick, label in zip(ticks, labels):
+        if abs(tick - centre) <= size / 2 + 1e-9 and label.get_text():
+            return " ".join(label.get_text().split())
+    return ""
+
+
+def hover_spots(fig: plt.Figure, digits: int | None = None) -> list[list]:
+    """Where a chart's bars are and what each shows, for the HTML's values on hover.
+
+    One ``[left, top, width, height, text]`` per bar of every bar container
+    (``ax.bar``/``ax.barh``, seaborn's bars), the box in fractions of the saved
+    image (matplotlib-inline saves it with ``bbox_inches="tight"``: the same
+    crop is applied here), the text "category, series: value" with the value
+    in house number style (:func:`cxreport.present.format.number`; one decimal
+    below 100, else none, unless ``digits``). The page script lays a
+    transparent box with that text as its title over each bar; the PDF and a
+    page without scripts show the chart as it is. Call after the figure is
+    drawn (the display formatter does); an empty list when there are no bars.
+    """
+    from .present.format import number
+
+    canvas = fig.canvas
+    renderer = canvas.get_renderer()
+    pad = mpl.rcParams["savefig.pad_inches"]
+    crop = fig.get_tightbbox(renderer).padded(pad)  # inches, as bbox_inches="tight" saves
+    if crop.width <= 0 or crop.height <= 0:
+        return []
+    spots = []
+    for ax in fig.axes:
+        for container in ax.containers:
+            if not hasattr(container, "datavalues") or not len(container.patches):
+                continue
+            horizontal = getattr(container, "orientation", "vertical") == "horizontal"
+            series = container.get_label() or ""
+            series = "" if series.startswith("_") else series
+            for rect, value in zip(container.patches, container.datavalues):
+                if value is None or not np.isfinite(value) or not rect.get_visible():
+                    continue
+                box = rect.get_window_extent(renderer)
+                x0, x1 = box.x0 / fig.dpi, box.x1 / fig.dpi
+                y0, y1 = box.y0 / fig.dpi, box.y1 / fig.dpi
+                left, top = (x0 - crop.x0) / crop.width, (crop.y1 - y1) / crop.height
+                width, height = (x1 - x0) / crop.width, (y1 - y0) / crop.height
+                if width <= 0 or height <= 0:
+                    continue
+                places = digits if digits is not None else (0 if abs(value) >= 100 else 1)
+                label = ", ".join(t for t in (_bar_category(ax, rect, horizontal), series) if t)
+                text = f"{label}: {number(value, places)}" if label else number(value, places)
+                spots.append([round(float(v), 4) for v in (left, top, width, height)] + [text])
+    return spots
 
 
 # ---------------------------------------------------------------- scales

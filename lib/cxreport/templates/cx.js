@@ -1,5 +1,5 @@
 /* cxreport site script: navigation from OUT/site.js, offline search from OUT/search-index.js, sortable and
-   filterable tables (with the vendored tablesort), the contents folded on a phone. Inlined in every page and
+   filterable tables (with the vendored tablesort), chart values on hover, the contents folded on a phone. Inlined in every page and
    allowed by its hash in the Content-Security-Policy; it builds everything with DOM calls and text nodes,
    never from markup, so text from the data stays text. */
 (function () {
@@ -252,6 +252,29 @@
     });
   }
 
+  // ------------------------------------------------------------------ chart values on hover
+  function setUpChartHover() {
+    // A chart's bars and their values come with the image (data-cx-hover: [left, top, width, height, text], in
+    // fractions of the image): a transparent box over each bar carries its value as a tooltip.
+    Array.prototype.forEach.call(document.querySelectorAll("img[data-cx-hover]"), function (img) {
+      var spots;
+      try { spots = JSON.parse(img.getAttribute("data-cx-hover")); } catch (e) { return; }
+      if (!Array.isArray(spots) || !spots.length) return;
+      var frame = el("span", { "class": "cx-hoverable" });
+      img.parentNode.insertBefore(frame, img);
+      frame.appendChild(img);
+      spots.forEach(function (s) {
+        if (!Array.isArray(s) || s.length < 5) return;
+        var spot = el("span", { "class": "cx-hot", title: String(s[4]) });
+        spot.style.left = 100 * s[0] + "%";
+        spot.style.top = 100 * s[1] + "%";
+        spot.style.width = 100 * s[2] + "%";
+        spot.style.height = 100 * s[3] + "%";
+        frame.appendChild(spot);
+      });
+    });
+  }
+
   // ------------------------------------------------------------------ the contents, folded on a phone
   function foldContents() {
     if (!window.matchMedia || !window.matchMedia("(max-width: 1100px)").matches) return;
@@ -269,6 +292,7 @@
     showCurrentLink();
     setUpSearch();
     setUpTables();
+    setUpChartHover();
     foldContents();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
