@@ -143,6 +143,18 @@ def test_gross_profit_by_type(ledger):
     assert rv.gross_margin(ledger, 2020) == pytest.approx(1 - (0.8 * 1450 + 0.5 * 330) / 1780)
 
 
+def test_one_aggregate_of_every_year_gives_each_years_figures(ledger):
+    """type_sums over every year (one query) gives the same figures as each year's own; a year without rows is empty."""
+    sums = rv.type_sums(ledger)
+    assert set(sums.index.get_level_values("year")) == {2020}
+    assert sums.loc[(2020, "subscription"), "revenue"] == 1450 and sums.loc[(2020, "managed"), "revenue"] == 330
+    pd.testing.assert_frame_equal(rv.revenue_by_type(ledger, 2020, sums), rv.revenue_by_type(ledger, 2020))
+    assert rv.gross_margin(ledger, 2020, sums=sums) == pytest.approx(rv.gross_margin(ledger, 2020))
+    empty = rv.recurring_share(ledger, 2019, sums)
+    assert (empty["total_revenue"], empty["recurring_revenue"]) == (0, 0) and np.isnan(empty["recurring_share_pct"])
+    assert np.isnan(rv.gross_margin(ledger, 2019, sums=sums))
+
+
 def test_revenue_by_segment(ledger, active):
     seg = pd.DataFrame({"customer_id": ["A", "B", "C", "D", "E"], "stage": ["x", "x", "y", "y", "y"]})
     t = rv.revenue_by_segment(ledger, seg, 2020, by="stage", min_n=1, active=active).set_index("stage")

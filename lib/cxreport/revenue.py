@@ -535,7 +535,41 @@ def _year_rows(ledger, year: int) -> ibis.Table:
     return t.filter(t.month_index.between(year * 12, year * 12 + 11))
 
 
-def revenue_by_type(ledger, year: int) -> pd.DataFrame:
+def type_sums(ledger, years=None) -> pd.DataFrame:
+    """The ledger's revenue by year and revenue type, in one aggregate on the engine.
+
+    Index ``(year, revenue_type)``; columns ``revenue`` and, when the ledger
+    has a ``cost`` column, ``revenue_with_cost`` (revenue of rows whose cost
+    is given) and ``cost``. ``years``: the years wanted (None: every year).
+    A year or type without rows is absent. :func:`revenue_by_type`,
+    :func:`recurring_share` and :func:`gross_margin` read it (pass it as
+    ``sums`` to compute several of them, or several years, from one query).
+    """
+    t = ledger_table(ledger)
+    rows = t.mutate(year=(t.month_index // 12).cast("int64"))
+    if years is not None:
+        wanted = sorted({int(y) for y in years})
+        rows = rows.filter(rows.month_index.between(wanted[0] * 12, wanted[-1] * 12 + 11)) if wanted else rows.limit(0)
+        rows = rows.filter(rows.year.isin(wanted)) if wanted else rows
+    sums = {"revenue": rows.amount.sum()}
+    if "cost" in rows.columns:
+        known_cost = rows.cost.notnull()
+        sums.update(revenue_with_cost=rows.amount.sum(where=known_cost), cost=rows.cost.sum(where=known_cost))
+    got = engine.current().fetch(rows.group_by(["year", "revenue_type"]).aggregate(**sums))
+    got["year"] = got["year"].astype(int)
+    return got.set_index(["year", "revenue_type"]).sort_index().astype(float)
+
+
+def _of_year(ledger, year: int, sums: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of ``year`` of :func:`type_sums` (queried here when ``sums`` is None), indexed by type."""
+    sums = type_sums(ledger, [year]) if sums is None else sums
+    columns = list(sums.columns)
+    if year in sums.index.get_level_values("year"):
+        return sums.xs(year, level="year")
+    return pd.DataFrame(columns=columns, index=pd.Index([], name="revenue_type"), dtype=float)
+
+
+def revenue_by_type(ledger, year: int, sums: pd.DataFrame | None = None) -> pd.DataFrame:
     """Revenue, cost and gross profit by revenue type in ``year``.
 
     Columns: ``revenue_type``, ``label``, ``recurring``, ``revenue``,
@@ -545,16 +579,11 @@ def revenue_by_type(ledger, year: int) -> pd.DataFrame:
     gross profit / revenue_with_cost x 100 (NaN when no row has a cost) and
     ``cost_coverage_pct`` (share of the type's revenue with a known cost).
     Rows with a blank cost are left out of the margin, not counted as free.
-    Every type appears, with zeros when absent. One aggregate per type on the
-    engine.
+    Every type appears, with zeros when absent. From :func:`type_sums`
+    (``sums``, else one aggregate on the engine).
     """
-    rows = _year_rows(ledger, year)
-    with_cost = "cost" in rows.columns
-    sums = {"revenue": rows.amount.sum()}
-    if with_cost:
-        known_cost = rows.cost.notnull()
-        sums.update(revenue_with_cost=rows.amount.sum(where=known_cost), cost=rows.cost.sum(where=known_cost))
-    got = engine.current().fetch(rows.group_by("revenue_type").aggregate(**sums)).set_index("revenue_type")
+    got = _of_year(ledger, year, sums)
+    with_cost = "cost" in got.columns
     out = pd.DataFrame(index=pd.Index(REVENUE_TYPES, name="revenue_type"))
     out["label"] = [TYPE_LABELS[t] for t in REVENUE_TYPES]
     out["recurring"] = out.index.isin(RECURRING_TYPES)
@@ -571,29 +600,30 @@ def revenue_by_type(ledger, year: int) -> pd.DataFrame:
     return out.reset_index()
 
 
-def recurring_share(ledger, year: int) -> dict:
+def recurring_share(ledger, year: int, sums: pd.DataFrame | None = None) -> dict:
     """Share of recurring revenue (subscription + managed) in total revenue of ``year``, 0-100.
 
     Total revenue includes project, licence and IP revenue, also of customers
     who never have recurring revenue. NaN when the year has no revenue.
+    ``sums``: :func:`type_sums` when already at hand.
     """
-    by = revenue_by_type(ledger, year)
+    by = revenue_by_type(ledger, year, sums)
     total = float(by["revenue"].sum())
     rec = float(by.loc[by["recurring"], "revenue"].sum())
     return {"total_revenue": total, "recurring_revenue": rec, "recurring_share_pct": 100 * rec / total if total else np.nan}
 
 
-def gross_margin(ledger, year: int, types=RECURRING_TYPES) -> float:
+def gross_margin(ledger, year: int, types=RECURRING_TYPES, sums: pd.DataFrame | None = None) -> float:
     """Gross margin (0-1) of the given revenue types in ``year``: 1 - cost / revenue, over rows with a cost.
 
     NaN when the ledger has no cost column or no row of those types has a cost.
+    ``sums``: :func:`type_sums` when already at hand.
     """
-    rows = _year_rows(ledger, year)
-    if "cost" not in rows.columns:
+    got = _of_year(ledger, year, sums)
+    if "cost" not in got.columns:
         return np.nan
-    rows = rows.filter(rows.revenue_type.isin(tuple(types)) & rows.cost.notnull())
-    got = engine.current().fetch(rows.aggregate(revenue=rows.amount.sum(), cost=rows.cost.sum())).iloc[0]
-    return _margin(_number(got["revenue"]), _number(got["cost"]))
+    got = got[got.index.isin(tuple(types))]
+    return _margin(float(got["revenue_with_cost"].sum()), float(got["cost"].sum()))
 
 
 def _margin(revenue: float, cost: float) -> float:
@@ -723,16 +753,18 @@ def revenue_by_segment(ledger, segments: pd.DataFrame, year: int, by: str = "seg
 
 
 # ---------------------------------------------------------------- headline
-def revenue_headline(ledger, active, movements: pd.DataFrame, year: int) -> dict:
+def revenue_headline(ledger, active, movements: pd.DataFrame, year: int, sums: pd.DataFrame | None = None) -> dict:
     """The year's headline figures (for the report's summary and ``metrics.json``).
 
     Retention compares December of ``year - 1`` with December of ``year``
     (:func:`retention`); churn and ARPA cover January-December of ``year``.
+    ``sums``: :func:`type_sums` when already at hand (else one aggregate here).
     """
     first, last, before = f"{year}-01", f"{year}-12", f"{year - 1}-12"
     ret = retention(active, before, last)
     br = bridge(movements, first, last)
-    rs = recurring_share(ledger, year)
+    sums = type_sums(ledger, [year]) if sums is None else sums
+    rs = recurring_share(ledger, year, sums)
     return {
         "year": year,
         "mrr_end": br["closing_mrr"],
@@ -744,7 +776,7 @@ def revenue_headline(ledger, active, movements: pd.DataFrame, year: int) -> dict
         "monthly_churn": monthly_logo_churn(movements, first, last),
         "arpa": arpa(movements, first, last),
         **rs,
-        "recurring_gross_margin_pct": 100 * gross_margin(ledger, year),
+        "recurring_gross_margin_pct": 100 * gross_margin(ledger, year, sums=sums),
     }
 
 

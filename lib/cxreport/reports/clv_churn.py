@@ -401,7 +401,7 @@ NO_COST_REASON = "No costs in the ledger (the cost column is blank or absent), s
 
 
 def _book(ledger, active, movements: pd.DataFrame, year: int, first_month: pd.Period,
-          has_costs: bool) -> tuple[dict, dict, Unknowns]:
+          has_costs: bool, sums: pd.DataFrame | None = None) -> tuple[dict, dict, Unknowns]:
     """The year's MRR, bridge, retention of the December ``year - 1`` book, monthly churn, ARPA and revenue
     mix (:func:`cxreport.revenue.revenue_headline`) as the report states them: a figure without a value for
     the year is None, with its reason in the returned :class:`Unknowns`.
@@ -410,12 +410,12 @@ def _book(ledger, active, movements: pd.DataFrame, year: int, first_month: pd.Pe
     ``mrr_start``, ``growth``, ``rates`` (logo retention and churn, NRR, GRR), ``counts`` (customers at the
     start, retained, churned), ``moneys`` (the book's expansion, contraction and churned MRR), ``monthly``
     (logo churn), ``arpa_end``, ``arpa_avg``, ``share`` (recurring share) and ``margin_pct``. Used for the
-    report's year and for each earlier year of its history (:func:`_history`), from the same active months
-    and movements.
+    report's year and for each earlier year of its history (:func:`_history`), from the same active months,
+    movements and revenue sums (``sums``: :func:`cxreport.revenue.type_sums`).
     """
     u = Unknowns()
     before = pd.Period(f"{year - 1}-12", freq="M")
-    h = revenue.revenue_headline(ledger, active, movements, year)
+    h = revenue.revenue_headline(ledger, active, movements, year, sums)
     br, ret, churn = h["bridge"], h["retention"], h["monthly_churn"]
     has_book = first_month <= before
     book_reason = None
@@ -522,7 +522,7 @@ def _rounded(figures: dict) -> dict:
 
 
 def _history(ledger, active, movements: pd.DataFrame, year: int, first_month: pd.Period, has_costs: bool,
-             customers: pd.Index, s: Settings) -> dict[int, dict]:
+             customers: pd.Index, s: Settings, sums: pd.DataFrame | None = None) -> dict[int, dict]:
     """Earlier years' headline figures, from this report's active months and movements (no new pass over the ledger).
 
     For each year after the ledger's first (retention needs the December before) and before ``year``: the
@@ -534,7 +534,7 @@ def _history(ledger, active, movements: pd.DataFrame, year: int, first_month: pd
     """
     out = {}
     for y in range(first_month.year + 1, year):
-        h, book, u = _book(ledger, active, movements, y, first_month, has_costs)
+        h, book, u = _book(ledger, active, movements, y, first_month, has_costs, sums)
         rates = book["rates"]
         figures = {"year": y, "mrr_start": book["mrr_start"], "mrr_end": float(h["bridge"]["closing_mrr"]),
                    "mrr_growth_pct": book["growth"], "active_customers": int(h["active_customers"]), **book["counts"],
@@ -569,16 +569,17 @@ def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_
     # ---- MRR, bridge, retention, churn, ARPA, revenue mix
     movements = revenue.mrr_movements(active, end=end, start=str(first_month))
     has_costs = revenue.has_costs(ledger)
-    h, book, book_unknowns = _book(ledger, active, movements, year, first_month, has_costs)
+    sums = revenue.type_sums(ledger, range(first_month.year, year + 1))  # every year's revenue by type, one query
+    h, book, book_unknowns = _book(ledger, active, movements, year, first_month, has_costs, sums)
     u.reasons.update(book_unknowns.reasons)
     br, churn = h["bridge"], h["monthly_churn"]
     mrr_start, growth, rates, counts, moneys = book["mrr_start"], book["growth"], book["rates"], book["counts"], book["moneys"]
     monthly, arpa_end, arpa_avg, share, margin_pct = (book[k] for k in ("monthly", "arpa_end", "arpa_avg", "share", "margin_pct"))
-    history = _history(ledger, active, movements, year, first_month, has_costs, pd.Index(accounts["customer_id"]), s)
+    history = _history(ledger, active, movements, year, first_month, has_costs, pd.Index(accounts["customer_id"]), s, sums)
     for y, figures in history.items():
         for k, why in figures["unknowns"].items():
             u.add(f"history.{y}.{k}", why)
-    by_type = revenue.revenue_by_type(ledger, year)
+    by_type = revenue.revenue_by_type(ledger, year, sums)
     if not has_costs and "margin_pct" in by_type:
         by_type = by_type.drop(columns=["revenue_with_cost", "cost", "gross_profit", "margin_pct", "cost_coverage_pct"])
 
