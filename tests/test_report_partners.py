@@ -459,11 +459,21 @@ SHAPES = {
 }
 
 
+_SHAPE_MODELS: dict = {}
+
+
+def shape_model(shape, small_sample, settings, tmp_path_factory):
+    """``(frames, inputs, model)`` of a shape, built once per test process for the tests that only read them."""
+    if shape not in _SHAPE_MODELS:
+        frames = SHAPES[shape](small_sample)
+        inputs = load(write_folder(tmp_path_factory.mktemp("shape"), frames))
+        _SHAPE_MODELS[shape] = (frames, inputs, pp.build(inputs, settings, YEAR))
+    return _SHAPE_MODELS[shape]
+
+
 @pytest.mark.parametrize("shape", list(SHAPES))
-def test_every_shape_builds_clean(shape, small_sample, settings, tmp_path):
-    frames = SHAPES[shape](small_sample)
-    inputs = load(write_folder(tmp_path, frames))
-    m = pp.build(inputs, settings, YEAR)
+def test_every_shape_builds_clean(shape, small_sample, settings, tmp_path_factory):
+    frames, inputs, m = shape_model(shape, small_sample, settings, tmp_path_factory)
     head = check(m)
     assert_clean(programme_shown(m))
     assert head["csat_index"]["met"] + head["csat_index"]["not_met"] == head["partners"] == len(frames["partners.csv"])
@@ -489,17 +499,18 @@ def test_every_shape_builds_clean(shape, small_sample, settings, tmp_path):
             assert card.nps is None and card.ltr is None and card.nsat is None and card.promoters is None
 
 
-def test_shape_expectations(small_sample, settings, tmp_path):
-    m = pp.build(load(write_folder(tmp_path / "prom", _all_promoters(small_sample))), settings, YEAR)
+def test_shape_expectations(small_sample, settings, tmp_path_factory):
+    model = lambda shape: shape_model(shape, small_sample, settings, tmp_path_factory)[2]  # noqa: E731
+    m = model("all_promoters")
     assert m.nps == 100 and m.detractors == 0 and m.nsat == 200
-    m = pp.build(load(write_folder(tmp_path / "dec", _first_year(small_sample, "2020-12"))), settings, YEAR)
+    m = model("first_year_in_december")
     assert m.yoy_pct is None and "December 2019" in m.reason("customer_success.yoy_pct")
     assert (m.trend["direction"] == "too few answers").all()
-    m = pp.build(load(write_folder(tmp_path / "ids", _odd_ids(small_sample))), settings, YEAR)
+    m = model("odd_ids_and_names")
     assert {"007", "MS-2", "028"} <= set(m.funnel["partner_id"]) and m.names["MS-2"] == "Müller & Søn" and m.names["028"] == "東京 Cloud"
-    m = pp.build(load(write_folder(tmp_path / "one", _one_partner(small_sample))), settings, YEAR)
+    m = model("one_partner")
     assert m.partners == 1 and m.ranked == 1 and m.phi_p_value is None and "funnel.phi_p_value" in m.unknowns.reasons
-    m = pp.build(load(write_folder(tmp_path / "zero", _zero_usage(small_sample))), settings, YEAR)
+    m = model("zero_usage_a_year_earlier")
     assert m.yoy_pct is None and m.consumption_value_prev_year == 0 and "December 2019" in m.reason("customer_success.yoy_pct")
 
 

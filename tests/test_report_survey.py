@@ -364,10 +364,20 @@ def check_shape(m: ss.SurveyScores) -> None:
     assert (shown["n"] >= m.min_group_size).all()
 
 
+_SHAPE_MODELS: dict = {}
+
+
+def shape_model(shape, tmp_path_factory, settings) -> ss.SurveyScores:
+    """The model of a shape, built once per test process for the tests that only read it."""
+    if shape not in _SHAPE_MODELS:
+        _SHAPE_MODELS[shape] = build(tmp_path_factory.mktemp("shape"), SHAPES[shape](_sample_survey()), settings)
+    return _SHAPE_MODELS[shape]
+
+
 @pytest.mark.parametrize("shape", list(SHAPES))
-def test_shape_builds_clean(shape, tmp_path, settings):
+def test_shape_builds_clean(shape, tmp_path_factory, settings):
     frame = SHAPES[shape](_sample_survey())
-    m = build(tmp_path, frame, settings)
+    m = shape_model(shape, tmp_path_factory, settings)
     check_shape(m)
     assert m.n == int((frame["survey_year"] == str(YEAR)).sum())
 
@@ -549,9 +559,9 @@ def test_sentences_without_a_previous_wave(tmp_path, settings, sample):
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
-def test_shape_sentences_clean(shape, tmp_path, settings):
+def test_shape_sentences_clean(shape, tmp_path_factory, settings):
     """Every shape: each sentence is text with no missing value printed, and each table that exists can be shown."""
-    m = build(tmp_path, SHAPES[shape](_sample_survey()), settings)
+    m = shape_model(shape, tmp_path_factory, settings)
     t = assert_sentences_clean(m)
     assert bool(t["rounding_text"]) == bool(m.nps.n)
     for name, present in (("touchpoints", m.touchpoints is not None), ("drivers", m.drivers is not None)):
