@@ -217,6 +217,24 @@ def test_the_run_database_holds_each_input_once_typed(tmp_path):
                                   check_flags=False)
 
 
+def test_a_frame_read_again_comes_from_memory_as_a_copy(tmp_path, monkeypatch):
+    """A worker reads the same inputs for every scorecard: the second read is not from the file, and a change to
+    one copy does not reach the next."""
+    from cxreport.engine import rundb
+
+    db, _ = sample_db(tmp_path)
+    first = db.frame("accounts.csv")
+    monkeypatch.setattr(rundb.RunDatabase, "_read_frame", lambda *a, **k: pytest.fail("the file was read again"))
+    first.loc[0, "customer_id"] = "changed"
+    second = db.frame("accounts.csv")
+    assert second.loc[0, "customer_id"] != "changed" and second.attrs == first.attrs
+    third = db.frame("accounts.csv")
+    pd.testing.assert_frame_equal(second, third)
+    (db.folder / db.inputs["accounts.csv"]["parquet"]).touch()  # another file (a new run): read again
+    with pytest.raises(pytest.fail.Exception, match="read again"):
+        db.frame("accounts.csv")
+
+
 def test_load_inputs_reads_the_run_database_and_parses_no_file(tmp_path, monkeypatch):
     db, prints = sample_db(tmp_path)
     from cxreport.reports import base

@@ -184,6 +184,9 @@ def hover_spots(fig: plt.Figure, digits: int | None = None) -> list[list]:
     """
     from .present.format import number
 
+    bars = [c for ax in fig.axes for c in ax.containers if hasattr(c, "datavalues") and len(c.patches)]
+    if not bars:  # no bars: no need to lay the figure out again
+        return []
     canvas = fig.canvas
     renderer = canvas.get_renderer()
     pad = mpl.rcParams["savefig.pad_inches"]

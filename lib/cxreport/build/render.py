@@ -15,6 +15,7 @@ without a browser.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import logging
 import re
@@ -63,14 +64,21 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def notebook_body(nb: nbformat.NotebookNode) -> str:
-    """The notebook's cells as HTML, inputs and prompts hidden."""
+@functools.cache
+def _exporter() -> HTMLExporter:
+    """One exporter per process: its Jinja templates compile once, not once per page (a worker renders every
+    scorecard)."""
     # Our template extends nbconvert's basic one: it gives each chart its alt text (see templates/nbconvert/).
     exporter = HTMLExporter(template_name="cxreport", extra_template_basedirs=[str(NBCONVERT_TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(_clean(nb))
+    return exporter
+
+
+def notebook_body(nb: nbformat.NotebookNode) -> str:
+    """The notebook's cells as HTML, inputs and prompts hidden."""
+    body, _ = _exporter().from_notebook_node(_clean(nb))
     # nbconvert's placeholder alt text reads badly in a report; every chart carries its own title.
     body = body.replace('alt="No description has been provided for this image"', 'alt="Chart"')
     return drop_absolute_urls(body)

@@ -35,6 +35,11 @@ def file_name(name: str) -> str:
     return Path(name).stem + ".parquet"
 
 
+# Frames read from a run database in this process (see RunDatabase.frame), by file, size and modification time.
+_FRAMES: dict[tuple, pd.DataFrame] = {}
+CACHED_FRAME_BYTES = 64 * 2**20
+
+
 @dataclass
 class RunDatabase:
     """A run database folder and its manifest (``inputs``: one entry per input name)."""
@@ -113,9 +118,26 @@ class RunDatabase:
         return typed_view(engine.read_parquet(self.folder / e["parquet"]), e["columns"], e["kinds"])
 
     def frame(self, name: str) -> pd.DataFrame:
-        """Input ``name`` as a pandas frame with the dtypes :func:`cxreport.inputs.load` gives."""
+        """Input ``name`` as a pandas frame with the dtypes :func:`cxreport.inputs.load` gives.
+
+        A frame of at most :data:`CACHED_FRAME_BYTES` is kept in this process and a copy handed out on the next
+        call: a worker's kernel runs one scorecard per partner, each reading the same inputs, and the run
+        database never changes while it exists (the key holds the file's size and modification time).
+        """
         e = self.inputs[name]
         path = self.folder / e["parquet"]
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _FRAMES:
+            return _FRAMES[key].copy(deep=True)
+        frame = self._read_frame(name, e, path)
+        if frame.memory_usage(index=True, deep=False).sum() <= CACHED_FRAME_BYTES:
+            if len(_FRAMES) >= 32:
+                _FRAMES.pop(next(iter(_FRAMES)))
+            _FRAMES[key] = frame.copy(deep=True)
+        return frame
+
+    def _read_frame(self, name: str, e: dict, path: Path) -> pd.DataFrame:
         info = self.read_info(name)
         if e["route"] == "pandas":
             frame = pd.read_parquet(path)
