@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import hyp2f1
+from sample_models import sample_model as shared_sample_model
 from shapes import assert_headline_clean, only_required, sample_frames, write_folder
 
 from cxreport import clv
@@ -57,7 +58,7 @@ def build(tmp_path, frames, year=YEAR, **overrides):
 
 @pytest.fixture(scope="module")
 def sample_model():
-    return clv_churn.build_from_folder("data/sample", YEAR)
+    return shared_sample_model("clv_churn")  # built once per test process, shared with the chart and format tests
 
 
 @pytest.fixture(scope="module")

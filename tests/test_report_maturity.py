@@ -15,6 +15,7 @@ from cxreport.inputs import InputError
 from cxreport.reports import cloud_maturity as C
 from cxreport.reports.base import jsonable, load_inputs
 from cxreport.settings import load_settings
+from sample_models import sample_model as shared_sample_model
 from shapes import assert_headline_clean, only_required, sample_frames, write_folder
 
 YEAR = 2020
@@ -182,7 +183,7 @@ SAMPLE_BEFORE = {
 
 @pytest.fixture(scope="module")
 def sample_model(root):
-    return C.build_from_folder(root / "data" / "sample", YEAR)
+    return shared_sample_model("cloud_maturity")  # built once per test process, shared with the chart and format tests
 
 
 def test_sample_figures_unchanged(sample_model):

@@ -19,6 +19,7 @@ from cxreport.reports import partner_programme as pp
 from cxreport.reports import partner_scorecard as sc
 from cxreport.reports.base import jsonable, load_inputs
 from cxreport.settings import load_settings
+from sample_models import sample_model as shared_sample_model
 from shapes import assert_headline_clean, only_required, sample_frames, write_folder
 
 FILES = pp.INPUTS["requires"]
@@ -209,7 +210,7 @@ def sample_inputs(root):
 
 @pytest.fixture(scope="module")
 def sample_model(sample_inputs, settings):
-    return pp.build(sample_inputs, settings, YEAR)
+    return shared_sample_model("partner_programme")  # default settings; built once per test process, shared
 
 
 def test_sample_year_figures_unchanged(sample_model):

@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 import pytest
+from sample_models import sample_model as shared_sample_model
 from shapes import SAMPLE, assert_headline_clean, only_required, sample_frames, write_folder
 
 from cxreport import survey
@@ -32,7 +33,7 @@ def settings():
 
 @pytest.fixture(scope="module")
 def sample(settings):
-    return ss.build_from_folder(SAMPLE, YEAR, settings)
+    return shared_sample_model("survey_scores")  # default settings; built once per test process, shared
 
 
 def build(tmp_path, frame: pd.DataFrame, settings, year: int = YEAR) -> ss.SurveyScores:
