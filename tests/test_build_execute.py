@@ -44,3 +44,30 @@ def test_a_failing_job_returns_typed_fields_and_keeps_notebook_and_log(tmp_path)
     assert Path(f.kept).exists() and Path(f.log).exists()
     assert "ValueError" in Path(f.log).read_text() and "\x1b[" not in Path(f.log).read_text()
     assert str(f).startswith("notebook 01_tiny.ipynb failed in cell 3 (execution 4): ValueError: bad value 2")
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch):
+    """Another process took the kernel's port ("Address already in use"): the kernel dies before its first reply,
+    nothing has run, and the job starts another kernel; a kernel that keeps dying fails the job with that error."""
+    import papermill as pm
+
+    real, calls = pm.execute_notebook, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pm, "execute_notebook", flaky)
+    path = tiny(tmp_path, "y = x + 1")
+    res = run_job(job(path, tmp_path / "staging", tmp_path / "failed"))
+    assert res["ok"] and len(calls) == 2, res
+    assert "the kernel died while starting" in (tmp_path / "staging" / "01_tiny.log").read_text()
+
+    def dead(*args, **kwargs):
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(pm, "execute_notebook", dead)
+    res = run_job(job(path, tmp_path / "staging2", tmp_path / "failed2"))
+    assert not res["ok"] and res["failure"].ename == "RuntimeError" and "kernel_info" in res["failure"].evalue

@@ -294,6 +294,36 @@ def _failure(exc: BaseException, job: dict, executed: Path) -> NotebookFailure:
     return NotebookFailure(ename=type(exc).__name__, evalue=str(exc), **common)
 
 
+# A kernel that dies before its first reply is started again, at most this many times in all.
+KERNEL_START_ATTEMPTS = 3
+
+
+def kernel_failed_to_start(exc: BaseException) -> bool:
+    """Whether a job failed because its kernel died before answering at all (no cell has run).
+
+    jupyter_client picks free ports, then the kernel binds them; another process can take one in
+    between, and the kernel then dies with "Address already in use" before replying to
+    ``kernel_info``. Two builds running at once (two output folders, or the test suite's builds on
+    two workers) meet this now and then; starting the kernel again is safe, as nothing has run.
+    """
+    return isinstance(exc, RuntimeError) and "Kernel died before replying to kernel_info" in str(exc)
+
+
+def _execute(job: dict, executed: Path) -> None:
+    """Execute one job's notebook into ``executed``: a unit in the worker's kernel, a report with papermill."""
+    if job.get("unit"):
+        execute_in_worker_kernel(job["path"], executed, job["parameters"], job["cwd"])
+        nb = nbformat.read(str(executed), as_version=4)
+        nb.metadata["title"] = f"{job['title']}: {job['label']}"
+        nbformat.write(nb, str(executed))
+    else:
+        import papermill as pm
+
+        pm.execute_notebook(job["path"], str(executed), parameters=job["parameters"], cwd=job["cwd"],
+                            progress_bar=False, report_mode=False, log_output=False,
+                            extra_arguments=list(KERNEL_ARGUMENTS))
+
+
 def run_job(job: dict) -> dict:
     """Execute and render one job; runs in a worker process and never raises.
 
@@ -312,17 +342,17 @@ def run_job(job: dict) -> dict:
         log.info("parameters: %s", job["parameters"])
         try:
             try:
-                if unit:
-                    execute_in_worker_kernel(job["path"], executed, job["parameters"], job["cwd"])
-                    nb = nbformat.read(str(executed), as_version=4)
-                    nb.metadata["title"] = f"{job['title']}: {job['label']}"
-                    nbformat.write(nb, str(executed))
-                else:
-                    import papermill as pm
-
-                    pm.execute_notebook(job["path"], str(executed), parameters=job["parameters"], cwd=job["cwd"],
-                                        progress_bar=False, report_mode=False, log_output=False,
-                                        extra_arguments=list(KERNEL_ARGUMENTS))
+                for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+                    try:
+                        _execute(job, executed)
+                        break
+                    except Exception as exc:  # noqa: BLE001 - retried only when the kernel never started
+                        if attempt == KERNEL_START_ATTEMPTS or not kernel_failed_to_start(exc):
+                            raise
+                        log.warning("the kernel died while starting (%s); starting another (attempt %d of %d)",
+                                    exc, attempt + 1, KERNEL_START_ATTEMPTS)
+                        if unit:
+                            _shutdown_worker_kernel()
             finally:
                 _log_outputs(log, executed)
                 scrub_local_paths(executed, local_paths(job))
