@@ -576,8 +576,6 @@ def run_pandas(step: str, folder: Path, fmt: str, work_dir: Path, rows: int) -> 
     """A step with the previous pandas library (imported from :func:`previous_library` by ``PYTHONPATH``)."""
     import pickle
 
-    from cxreport import cohorts, survival
-    from cxreport import revenue as rv
     from cxreport.reports.base import load_inputs
 
     if step == "report":
@@ -595,6 +593,15 @@ def run_pandas(step: str, folder: Path, fmt: str, work_dir: Path, rows: int) -> 
         return seconds, {"rows": len(ledger)}
     with open(cache, "rb") as fh:
         ledger = pickle.load(fh)
+    return timed_ledger_step(step, ledger)
+
+
+def timed_ledger_step(step: str, ledger) -> tuple[float, dict]:
+    """Seconds of ``revenue.active_months`` and the step's function on ``ledger``, with its check values, using
+    whichever ``cxreport`` this process imports (the previous library's or this one's)."""
+    from cxreport import cohorts, survival
+    from cxreport import revenue as rv
+
     t0 = time.perf_counter()
     active = rv.active_months(ledger, end=END_MONTH)
     if step == "movements":
@@ -623,9 +630,7 @@ def run_cxreport(engine_name: str, step: str, folder: Path, fmt: str, work_dir: 
     ``revenue.active_months`` and the step's function on the engine, fetching
     the small result as pandas.
     """
-    from cxreport import cohorts, survival
     from cxreport import engine as cx_engine
-    from cxreport import revenue as rv
     from cxreport.build.validate import validate_inputs
     from cxreport.engine.rundb import RunDatabase
 
@@ -645,18 +650,7 @@ def run_cxreport(engine_name: str, step: str, folder: Path, fmt: str, work_dir: 
             return seconds, {"rows": checked["revenue.csv"]["rows"], "route": run_db.inputs["revenue.csv"]["route"]}
         if step == "report":
             return report_build_engine(folder, work_dir)
-        ledger = RunDatabase.open(run_dir).table("revenue.csv", eng)
-        t0 = time.perf_counter()
-        active = rv.active_months(ledger, end=END_MONTH)
-        if step == "movements":
-            result = rv.mrr_movements(active, end=END_MONTH)
-        elif step == "cohorts":
-            result = cohorts.cohort_retention(active, END_MONTH)
-        elif step == "lifetimes":
-            result = survival.lifetimes(active, END_MONTH)
-        else:
-            raise ValueError(f"unknown step {step!r}")
-        return time.perf_counter() - t0, check_values(step, result)
+        return timed_ledger_step(step, RunDatabase.open(run_dir).table("revenue.csv", eng))
 
 
 # ---------------------------------------------------------------- harness

@@ -582,6 +582,20 @@ def _first_rows(con, relation: str, check: _Check, limit: int) -> list[int]:
         f"SELECT {ROW_COLUMN} FROM {relation} WHERE {where} ORDER BY {ROW_COLUMN} LIMIT {int(limit)}").fetchall()]
 
 
+def _check_typed_file(con, target: Path, contract_: Contract, fields: list[Field], header: list[str],
+                      label: str) -> tuple[str, list[_Check], int, dict, dict]:
+    """The checks on an input's typed file (the CSV and Parquet routes): ``(relation, checks, rows, counts, ranges)``
+    from :func:`_count_problems`; a file of the wrong shape (no rows, only a header) stops here."""
+    relation = f"read_parquet({_lit(str(target))}, file_row_number = true)"
+    checks = _checks(contract_, fields)
+    ranges = [f.name for f in fields if f.kind in ("date", "month")]
+    rows, counts, found = _count_problems(con, relation, checks, ranges)
+    shape = contract.shape_problems(header, rows, contract_, label)
+    if shape:
+        raise InputError(shape)
+    return relation, checks, rows, counts, found
+
+
 def _problems(con, relation: str, checks: list[_Check], counts: dict, label: str,
               lookup, missing: list[str]) -> InputError:
     """One message per problem, the first :data:`MAX_MESSAGES` in the pandas route's order (by row, then as
@@ -684,13 +698,7 @@ def _load_csv(source: Source, contract_: Contract, target: Path, small: int) -> 
                 return problems_route()
             raise InputError([f"{label}: not a readable CSV file: {text.splitlines()[0] if text else exc}"]) from None
         info = replace(info, source=contract._source_key(path), warnings=tuple(notes))
-        relation = f"read_parquet({_lit(str(target))}, file_row_number = true)"
-        checks = _checks(contract_, fields)
-        ranges = [f.name for f in fields if f.kind in ("date", "month")]
-        rows, counts, found = _count_problems(con, relation, checks, ranges)
-        shape = contract.shape_problems(header, rows, contract_, label)
-        if shape:
-            raise InputError(shape)
+        relation, checks, rows, counts, found = _check_typed_file(con, target, contract_, fields, header, label)
         if missing or any(counts.values()):
             if problems_route:
                 return problems_route()
@@ -784,13 +792,7 @@ def _load_parquet(source: Source, contract_: Contract, target: Path, label: str 
         # Part files in name order, rows in file order: the typed file's row numbers are the input's.
         order = f"ORDER BY filename, {ROW_COLUMN}" if len(parts) > 1 else ""
         con.execute(f"COPY (SELECT {select} FROM {source_rel} {order}) TO {_lit(str(target))} (FORMAT parquet)")
-        relation = f"read_parquet({_lit(str(target))}, file_row_number = true)"
-        checks = _checks(contract_, fields)
-        ranges = [f.name for f in fields if f.kind in ("date", "month")]
-        rows, counts, found = _count_problems(con, relation, checks, ranges)
-        shape = contract.shape_problems(header, rows, contract_, label)
-        if shape:
-            raise InputError(shape)
+        relation, checks, rows, counts, found = _check_typed_file(con, target, contract_, fields, header, label)
         if missing or any(counts.values()):
             offsets = _part_offsets(parts)
             lookup = lambda rows_, cols: _parquet_places(con, parts, offsets, types, label, rows_, cols)

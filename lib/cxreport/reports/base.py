@@ -196,3 +196,14 @@ class ReportModel:
 def resolve_settings(year: int, settings: Settings | dict | None) -> Settings:
     """A :class:`Settings` from what a notebook passes: a model as is, else the params files with overrides."""
     return settings if isinstance(settings, Settings) else settings_for(year, settings)
+
+
+def build_from_data(build, inputs: dict, data_dir, year: int, settings: Settings | dict | None, run_db=None,
+                    engine: str | None = None, engine_url: str | None = None, *args):
+    """What every report's ``build_from_folder`` does: its declared ``inputs`` (``{"requires", "optional"}``)
+    read from ``data_dir``, or from the pipeline's run database ``run_db`` (:func:`load_inputs`), on the
+    run's engine (:func:`report_engine`), then ``build(inputs, settings, year, *args)`` with the params
+    files' settings and the overrides given (:func:`resolve_settings`)."""
+    with report_engine(engine, engine_url, inputs):
+        loaded = load_inputs(data_dir, inputs["requires"], inputs.get("optional", ()), run_db)
+        return build(loaded, resolve_settings(year, settings), year, *args)

@@ -36,7 +36,7 @@ from .. import maturity as M
 from ..inputs import InputError
 from ..present.format import money, number, plural
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, build_from_data, known
 
 ASSESSMENTS, ACCOUNTS, SURVEY, REVENUE = "maturity_assessments.csv", "accounts.csv", "survey_responses.csv", "revenue.csv"
 INPUTS = {"requires": (ASSESSMENTS, ACCOUNTS), "optional": (SURVEY, REVENUE)}
@@ -588,5 +588,4 @@ def build_from_folder(data_dir: str | Path, year: int, settings: dict | Settings
     ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
     (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
     """
-    with report_engine(engine, engine_url, INPUTS):
-        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
+    return build_from_data(build, INPUTS, data_dir, year, settings, run_db, engine, engine_url)

@@ -33,7 +33,7 @@ from .. import clv, cohorts, engine, maturity, revenue, survival
 from ..inputs import InputError
 from ..present.format import money, number, p_value, percent, plural, sentence_case
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, jsonable, known, load_inputs, report_engine, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, build_from_data, jsonable, known
 
 INPUTS = {"requires": ("revenue.csv", "accounts.csv"), "optional": ("survey_responses.csv", "maturity_assessments.csv")}
 SETTINGS = ("organisation", "clv_title", "min_group_size", "confidence", "currency", "clv_discount_rate", "clv_window_months",
@@ -563,7 +563,7 @@ def _build(inputs: Inputs, settings: Settings, year: int, ledger, active, first_
     accounts = _segment_categories(inputs["accounts.csv"])
     responses = inputs.get("survey_responses.csv")
     assessments = inputs.get("maturity_assessments.csv")
-    end, before = f"{year}-12", pd.Period(f"{year - 1}-12", freq="M")
+    end = f"{year}-12"
     d_month = clv.monthly_rate(s.clv_discount_rate)
 
     # ---- MRR, bridge, retention, churn, ARPA, revenue mix
@@ -850,8 +850,7 @@ def build_from_folder(data_dir, year: int, settings: dict | Settings | None = No
     ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
     (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
     """
-    with report_engine(engine, engine_url, INPUTS):
-        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
+    return build_from_data(build, INPUTS, data_dir, year, settings, run_db, engine, engine_url)
 
 
 __all__ = ["INPUTS", "SETTINGS", "ClvChurnReport", "SurvivalSection", "CoxModel", "ClvSegmentTable", "build", "build_from_folder",

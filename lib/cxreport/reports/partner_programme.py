@@ -28,7 +28,7 @@ from ..present.format import money, number, p_value, plural
 from ..reporting import fmt_num, fmt_pct
 from ..settings import Settings
 from ..suppression import fewer_than
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, build_from_data, known
 
 INPUTS = {"requires": ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv"), "optional": ()}
 SETTINGS = (
@@ -555,8 +555,7 @@ def build_from_folder(data_dir, year: int, settings: dict | Settings | None = No
     ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
     (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
     """
-    with report_engine(engine, engine_url, INPUTS):
-        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
+    return build_from_data(build, INPUTS, data_dir, year, settings, run_db, engine, engine_url)
 
 
 def programme_headline(inputs: Inputs, settings: Settings, year: int) -> dict:

@@ -30,7 +30,7 @@ from ..inputs import InputError
 from ..present.format import money, number, plural, sentence_case
 from ..reporting import fmt_num
 from ..settings import Settings
-from .base import Inputs, ReportModel, Unknowns, known, load_inputs, report_engine, resolve_settings
+from .base import Inputs, ReportModel, Unknowns, build_from_data, known
 
 INPUTS = {"requires": ("partner_survey_responses.csv", "partners.csv", "usage.csv", "accounts.csv"), "optional": ()}
 SETTINGS = (
@@ -370,6 +370,4 @@ def build_from_folder(data_dir, year: int, partner_id: str, settings: dict | Set
     ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
     (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
     """
-    with report_engine(engine, engine_url, INPUTS):
-        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings),
-                     year, partner_id)
+    return build_from_data(build, INPUTS, data_dir, year, settings, run_db, engine, engine_url, partner_id)

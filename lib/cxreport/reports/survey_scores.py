@@ -50,11 +50,9 @@ from .base import (
     Inputs,
     ReportModel,
     Unknowns,
+    build_from_data,
     jsonable,
     known,
-    load_inputs,
-    report_engine,
-    resolve_settings,
 )
 
 INPUTS = {"requires": ("survey_responses.csv",), "optional": ()}
@@ -643,5 +641,4 @@ def build_from_folder(data_dir: str | Path, year: int, settings: dict | Settings
     ``run_db``, ``engine`` and ``engine_url`` come from the pipeline: its run database of validated inputs
     (:func:`.base.load_inputs`) and the engine the queries run on (:func:`.base.report_engine`).
     """
-    with report_engine(engine, engine_url, INPUTS):
-        return build(load_inputs(data_dir, INPUTS["requires"], INPUTS["optional"], run_db), resolve_settings(year, settings), year)
+    return build_from_data(build, INPUTS, data_dir, year, settings, run_db, engine, engine_url)
